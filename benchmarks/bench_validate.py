@@ -1,0 +1,104 @@
+"""Benchmark: `crm-ml validate` on a large export (default 1,000,000 order lines).
+
+Writes a contract-shaped CSV export with a little dirt, runs the validation in a child
+process and prints wall time, rows/s and the child's peak memory (target: < 3 GB).
+
+    .venv/bin/python benchmarks/bench_validate.py --orders 1000000
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+
+def write_export(folder: Path, n_orders: int, seed: int = 0) -> None:
+    rng = np.random.default_rng(seed)
+    n_customers = max(n_orders // 10, 10)
+    n_products = 2_000
+    start = np.datetime64("2023-01-01T00:00:00")
+    customers = pd.DataFrame(
+        {
+            "customer_id": [f"C{i:08d}" for i in range(n_customers)],
+            "signup_ts": (
+                start + rng.integers(0, 86400 * 300, n_customers).astype("timedelta64[s]")
+            ).astype(str),
+            "marketing_consent": rng.choice(["true", "false"], n_customers),
+            "email": [f"user{i}@example.com" for i in range(n_customers)],
+        }
+    )
+    products = pd.DataFrame(
+        {
+            "product_id": [f"P{i:05d}" for i in range(n_products)],
+            "category": rng.choice(["shoes", "socks", "home", "health"], n_products),
+            "price": rng.gamma(2.0, 20.0, n_products).round(2),
+        }
+    )
+    seconds = rng.integers(86400 * 300, 86400 * 700, n_orders).astype("timedelta64[s]")
+    orders = pd.DataFrame(
+        {
+            "order_id": [f"O{i:09d}" for i in range(n_orders)],
+            "product_id": products["product_id"].to_numpy()[rng.integers(0, n_products, n_orders)],
+            "customer_id": customers["customer_id"].to_numpy()[
+                rng.integers(0, n_customers, n_orders)
+            ],
+            "ts": (start + seconds).astype(str),
+            "amount": rng.gamma(2.0, 20.0, n_orders).round(2),
+            "quantity": rng.integers(1, 4, n_orders),
+            "channel": rng.choice(["web", "app", "store"], n_orders),
+        }
+    )
+    dirty = rng.choice(n_orders, size=max(n_orders // 1000, 1), replace=False)
+    orders.loc[dirty[::2], "ts"] = "not a date"
+    orders.loc[dirty[1::2], "amount"] = -5.0
+    folder.mkdir(parents=True, exist_ok=True)
+    customers.to_csv(folder / "customers.csv", index=False)
+    products.to_csv(folder / "products.csv", index=False)
+    orders.to_csv(folder / "orders.csv", index=False)
+    (folder / "manifest.json").write_text('{"as_of": "2025-01-01T00:00:00Z"}')
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--orders", type=int, default=1_000_000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "export"
+        t0 = time.perf_counter()
+        write_export(folder, args.orders)
+        print(f"wrote export with {args.orders:,} order lines in {time.perf_counter() - t0:.1f} s")
+        t0 = time.perf_counter()
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "crm_ml.cli",
+                "validate",
+                str(folder),
+                "--quiet",
+                "--quarantine-dir",
+                f"{tmp}/q",
+                "--accepted-dir",
+                f"{tmp}/a",
+            ],
+            check=True,
+        )
+        wall = time.perf_counter() - t0
+    peak_gb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024**2
+    rows = args.orders * 1.11  # orders + customers (a tenth) + products
+    print(
+        f"validate: wall {wall:.1f} s, {rows / wall:,.0f} rows/s, peak RSS {peak_gb:.2f} GB "
+        f"(target < 3 GB: {'PASS' if peak_gb < 3 else 'FAIL'})"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,89 @@
+"""Turning raw text columns into typed ones, remembering every value that would not parse.
+
+pandas would coerce a bad date to NaT without a word; here each such value becomes a
+reason on its row, so the row is quarantined instead of silently losing a field.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from crm_ml.contract.tables import Kind
+
+_TRUE = frozenset({"true", "1", "yes", "y", "t"})
+_FALSE = frozenset({"false", "0", "no", "n", "f"})
+STRING = pd.StringDtype("pyarrow")
+
+
+def parse_column(values: pd.Series, kind: Kind) -> tuple[pd.Series, pd.Series]:
+    """The typed column and a boolean mask of the values that were present but unparseable."""
+    parsed = _PARSERS[kind](values)
+    present = values.notna()
+    if not (pd.api.types.is_numeric_dtype(values) or pd.api.types.is_datetime64_any_dtype(values)):
+        present &= values.astype(STRING).str.strip().ne("").fillna(False)
+    unparseable = present.to_numpy(dtype=bool) & parsed.isna().to_numpy(dtype=bool)
+    return parsed, pd.Series(unparseable, index=values.index)
+
+
+def _parse_text(values: pd.Series) -> pd.Series:
+    if pd.api.types.is_float_dtype(values):
+        # an integer id column that Parquet stored as float because of a null
+        values = values.astype("Int64")
+    text = values.astype(STRING).str.strip()
+    return text.mask(text == "")
+
+
+def _parse_id(values: pd.Series) -> pd.Series:
+    return _parse_text(values)
+
+
+def _parse_str(values: pd.Series) -> pd.Series:
+    return values.astype(STRING)
+
+
+def _parse_timestamp(values: pd.Series) -> pd.Series:
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        return values.dt.tz_convert("UTC").astype("datetime64[ns, UTC]")
+    if pd.api.types.is_datetime64_dtype(values):
+        return values.dt.tz_localize("UTC").astype("datetime64[ns, UTC]")
+    text = _parse_text(values)
+    parsed = pd.to_datetime(text, utc=True, errors="coerce", format="ISO8601")
+    return parsed.astype("datetime64[ns, UTC]")
+
+
+def _parse_float(values: pd.Series) -> pd.Series:
+    numbers = pd.to_numeric(_as_text_if_needed(values), errors="coerce").astype("float64")
+    return numbers.mask(~np.isfinite(numbers))
+
+
+def _parse_int(values: pd.Series) -> pd.Series:
+    numbers = _parse_float(values)
+    whole = numbers.mask(numbers != np.round(numbers))
+    return whole.astype("Int64")
+
+
+def _parse_bool(values: pd.Series) -> pd.Series:
+    if pd.api.types.is_bool_dtype(values):
+        return values.astype("boolean")
+    text = _parse_text(values).str.lower()
+    mapped = pd.Series(pd.NA, index=values.index, dtype="boolean")
+    mapped[text.isin(_TRUE).fillna(False).astype(bool)] = True
+    mapped[text.isin(_FALSE).fillna(False).astype(bool)] = False
+    return mapped
+
+
+def _as_text_if_needed(values: pd.Series) -> pd.Series:
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        return values
+    return _parse_text(values)
+
+
+_PARSERS = {
+    Kind.ID: _parse_id,
+    Kind.STR: _parse_str,
+    Kind.TS: _parse_timestamp,
+    Kind.FLOAT: _parse_float,
+    Kind.INT: _parse_int,
+    Kind.BOOL: _parse_bool,
+}
