@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -55,7 +56,124 @@ def _add_validate(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=_validate)
 
 
-SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [_add_validate]
+def _generate(args: argparse.Namespace) -> int:
+    from crm_ml.datasets.synthetic import generate_world
+
+    summary = generate_world(
+        args.out,
+        customers=args.customers,
+        months=args.months,
+        industry=args.industry,
+        seed=args.seed,
+        dirt=args.dirt,
+        file_format=args.format,
+        show_progress=not args.quiet,
+    )
+    print(summary)
+    return 0
+
+
+def _add_generate(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "generate",
+        help="generate a synthetic CRM world (contract tables + ground truth)",
+        description="Write every contract table of a synthetic company to OUT, with the hidden "
+        "ground truth (latent parameters, oracle churn probabilities, affinities, treatment "
+        "effects) under OUT/truth/. Same seed, same bytes.",
+    )
+    p.add_argument("--customers", type=int, default=20_000)
+    p.add_argument("--months", type=int, default=24)
+    p.add_argument("--industry", choices=["retail", "finance", "b2b"], default="retail")
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--out", type=Path, default=Path("data/raw/synthetic"))
+    p.add_argument("--dirt", action="store_true", help="inject a little realistic dirt")
+    p.add_argument("--format", choices=["parquet", "csv"], default="parquet")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(handler=_generate)
+
+
+def _datasets(args: argparse.Namespace) -> int:
+    from crm_ml.datasets import get_source, list_sources
+
+    if args.action == "list":
+        for source in list_sources():
+            print(f"{source.name:<14} {source.description}")
+        return 0
+    if not args.name or not args.out:
+        raise SystemExit("crm-ml datasets write: give a source NAME and --out DIR")
+    from crm_ml.pipeline.config import parse_overrides
+
+    path = get_source(args.name).write(args.out, **parse_overrides(args.param))
+    print(f"wrote {args.name} to {path}")
+    return 0
+
+
+def _add_datasets(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "datasets",
+        help="list the registered data sources or write one as contract tables",
+        description="`crm-ml datasets list`; `crm-ml datasets write cdnow-sample --out DIR`.",
+    )
+    p.add_argument("action", choices=["list", "write"])
+    p.add_argument("name", nargs="?", help="source name (see `crm-ml datasets list`)")
+    p.add_argument("--out", type=Path, help="folder to write the contract tables to")
+    p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
+    p.set_defaults(handler=_datasets)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from crm_ml.pipeline.config import parse_overrides
+    from crm_ml.pipeline.runner import PipelineError, run_pipeline
+
+    try:
+        result = run_pipeline(
+            args.config,
+            parse_overrides(args.param),
+            run_id=args.run_id,
+            force=args.force,
+            progress=not args.quiet,
+        )
+    except PipelineError as exc:
+        print(f"crm-ml run: FAILED: {exc}", file=sys.stderr)
+        return 1
+    if result.skipped:
+        print(f"run {result.run_id} already succeeded with this configuration (use --force)")
+    print(f"run {result.run_id}: {result.manifest['status']}")
+    print(f"  notebooks and manifest: {result.paths.root}")
+    for kind, where in result.manifest.get("published", {}).items():
+        print(f"  {kind}: {where}")
+    return 0
+
+
+def _add_run(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "run",
+        help="run the whole notebook pipeline and publish scores and reports",
+        description="Execute the numbered notebooks with Papermill into "
+        "experiments/runs/<run_id>/, then publish scores (data/scores) and reports "
+        "(reports/<run_id>, reports/latest). A failing notebook stops the run and "
+        "publishes nothing.",
+    )
+    p.add_argument("--config", type=Path, default=Path("configs/retail.yaml"))
+    p.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a configuration key, e.g. data.synthetic.customers=5000",
+    )
+    p.add_argument("--run-id", help="default: <UTC time>-<config name>-<config hash>")
+    p.add_argument("--force", action="store_true", help="re-run a run id that succeeded")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(handler=_run)
+
+
+SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
+    _add_validate,
+    _add_generate,
+    _add_datasets,
+    _add_run,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -74,6 +192,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
     )
     logging.captureWarnings(True)
+    # a warning is a sentence for the user here, not a source line of ours
+    warnings.formatwarning = lambda message, category, *_args, **_kw: (
+        f"{category.__name__}: {message}"
+    )
     try:
         return args.handler(args)
     except ContractError as exc:

@@ -86,6 +86,24 @@ class ContractResult:
         return pd.concat(frames, ignore_index=True)[["table", "reason", "count"]]
 
 
+def count_reasons(quarantine: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """How many quarantined rows each reason accounts for, per table."""
+    frames = [
+        rows["reason"]
+        .str.split("; ")
+        .explode()
+        .value_counts()
+        .rename_axis("reason")
+        .reset_index(name="count")
+        .assign(table=name)
+        for name, rows in quarantine.items()
+        if len(rows)
+    ]
+    if not frames:
+        return pd.DataFrame(columns=["table", "reason", "count"])
+    return pd.concat(frames, ignore_index=True)[["table", "reason", "count"]]
+
+
 def resolve_as_of(source_dir: Path, as_of: str | pd.Timestamp | None) -> tuple[pd.Timestamp, str]:
     """The export date rows may not pass: given, else the folder's manifest, else now."""
     if as_of is not None:

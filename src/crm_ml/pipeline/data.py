@@ -1,0 +1,70 @@
+"""The data stage every notebook can call: raw exports in, accepted tables of the run out.
+
+Each `ensure_*` function does its step only when its output is missing, so a notebook
+opened by hand in JupyterLab builds what it needs, while under the pipeline the earlier
+notebook has already built it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+from crm_ml.pipeline.config import RunConfig
+from crm_ml.pipeline.paths import RunPaths, project_root
+
+log = logging.getLogger(__name__)
+
+
+def raw_source_dir(config: RunConfig) -> Path:
+    """The folder of raw exports for this configuration, generating or writing it if needed."""
+    data = config.data
+    if data.source == "folder":
+        if not data.folder:
+            raise ValueError("data.source is 'folder' but data.folder is not set")
+        folder = Path(data.folder)
+        return folder if folder.is_absolute() else project_root() / folder
+    if data.source == "synthetic":
+        s = data.synthetic
+        name = f"{s.industry}-c{s.customers}-m{s.months}-s{s.seed}{'-dirt' if s.dirt else ''}"
+        folder = project_root() / "data" / "raw" / "synthetic" / name
+        if not (folder / "manifest.json").exists():
+            from crm_ml.datasets.synthetic import generate_world
+
+            log.info("generating the synthetic world %s", name)
+            generate_world(
+                folder,
+                customers=s.customers,
+                months=s.months,
+                industry=s.industry,
+                seed=s.seed,
+                dirt=s.dirt,
+            )
+        return folder
+    from crm_ml.datasets import get_source
+
+    folder = project_root() / "data" / "raw" / data.source
+    if not (folder / "manifest.json").exists():
+        get_source(data.source).write(folder)
+    return folder
+
+
+def ensure_accepted(paths: RunPaths, config: RunConfig, progress: bool = False):
+    """Validate the raw exports into the run's accepted tables (once per run)."""
+    from crm_ml.contract import load_tables
+
+    paths.ensure()
+    if (paths.accepted / "manifest.json").exists():
+        return None
+    return load_tables(
+        raw_source_dir(config),
+        quarantine_dir=paths.quarantine,
+        accepted_dir=paths.accepted,
+        progress=progress,
+    )
+
+
+def accepted_as_of(paths: RunPaths) -> str:
+    """The export date of the run's accepted tables."""
+    return json.loads((paths.accepted / "manifest.json").read_text())["as_of"]

@@ -1,0 +1,74 @@
+"""A throw-away project root with tiny notebooks, so runner tests need no real models."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+
+REPO = Path(__file__).resolve().parents[2]
+
+OK_SOURCE = """
+from crm_ml.pipeline import notebook_context
+from crm_ml.pipeline.data import ensure_accepted
+ctx = notebook_context(run_dir, config_path, NAME)
+ensure_accepted(ctx.paths, ctx.config)
+ctx.record.metric("value", VALUE)
+(ctx.paths.scores / "scores.csv").write_text("customer,score\\nx,VALUE\\n")
+ctx.paths.report.mkdir(exist_ok=True)
+(ctx.paths.report / "report.html").write_text("<html>VALUE</html>")
+"""
+
+
+def write_notebook(path: Path, body: str) -> None:
+    nb = new_notebook()
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    params = new_code_cell('run_dir = ""\nconfig_path = ""')
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, new_code_cell(body)]
+    nbformat.write(nb, path)
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A project root with configs/test.yaml reading the bundled sample export."""
+    from crm_ml.pipeline import paths
+
+    root = tmp_path / "project"
+    (root / "notebooks").mkdir(parents=True)
+    (root / "configs").mkdir()
+    (root / "configs" / "test.yaml").write_text(
+        f"name: test\ndata:\n  source: folder\n  folder: {REPO / 'data' / 'sample'}\n"
+    )
+    monkeypatch.setenv(paths.ROOT_ENV, str(root))
+    monkeypatch.setenv("CRM_ML_PSEUDONYM_KEY", "test")
+    paths.project_root.cache_clear()
+    yield root
+    paths.project_root.cache_clear()
+
+
+@pytest.fixture
+def notebooks(project: Path):
+    """Write `NN_name.ipynb` notebooks: ok ones record VALUE and publish, fail ones raise."""
+
+    def make(spec: dict[str, str | float]) -> None:
+        for name, value in spec.items():
+            if value == "fail":
+                body = "raise ValueError('the model did not converge')"
+            else:
+                body = OK_SOURCE.replace("NAME", repr(name)).replace("VALUE", str(value))
+            write_notebook(project / "notebooks" / f"{name}.ipynb", body)
+
+    return make
+
+
+@pytest.fixture
+def python() -> str:
+    return sys.executable
