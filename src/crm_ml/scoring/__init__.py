@@ -1,0 +1,1 @@
+"""Scoring with the registered champions, and the drift check of each refresh."""
