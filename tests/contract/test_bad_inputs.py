@@ -175,6 +175,12 @@ ROW_CASES = [
     RowCase(
         "fractional nps", _set("surveys", "nps", "7.5"), "surveys", "nps: cannot parse '7.5' as int"
     ),
+    RowCase(
+        "integer beyond int64",
+        _set("surveys", "nps", "99999999999999999999"),
+        "surveys",
+        "nps: cannot parse",
+    ),
     RowCase("csat out of range", _set("tickets", "csat", "9"), "tickets", "csat: outside 1..5"),
     RowCase(
         "quantity zero", _set("orders", "quantity", "0"), "orders", "quantity: quantity below 1"

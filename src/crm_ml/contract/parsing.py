@@ -57,9 +57,12 @@ def _parse_float(values: pd.Series) -> pd.Series:
     return numbers.mask(~np.isfinite(numbers))
 
 
+_INT_LIMIT = 2.0**53  # beyond this a float no longer holds every whole number exactly
+
+
 def _parse_int(values: pd.Series) -> pd.Series:
     numbers = _parse_float(values)
-    whole = numbers.mask(numbers != np.round(numbers))
+    whole = numbers.mask((numbers != np.round(numbers)) | (numbers.abs() > _INT_LIMIT))
     return whole.astype("Int64")
 
 
