@@ -63,7 +63,7 @@ def corruptions(draw):
 
 
 @settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(steps=corruptions())
 def test_no_row_is_lost_or_duplicated(steps, clean_tables, write_export) -> None:
