@@ -67,9 +67,19 @@ def _generate(args: argparse.Namespace) -> int:
         seed=args.seed,
         dirt=args.dirt,
         file_format=args.format,
+        chunk_customers=args.chunk_customers,
         show_progress=not args.quiet,
     )
-    print(summary)
+    print(
+        f"{summary.industry} world, seed {summary.seed}, as of {summary.as_of:%Y-%m-%d}, "
+        f"written to {summary.out_dir} in {summary.seconds:.1f} s"
+    )
+    for table, rows in summary.row_counts.items():
+        print(f"  {table:<11} {rows:>12,}")
+    injected = sum(sum(kinds.values()) for kinds in summary.dirt.values())
+    if injected:
+        print(f"  dirt: {injected:,} bad rows injected (see manifest.json)")
+    print(f"  ground truth: {summary.out_dir}/truth/ (evaluation only)")
     return 0
 
 
@@ -88,6 +98,7 @@ def _add_generate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, default=Path("data/raw/synthetic"))
     p.add_argument("--dirt", action="store_true", help="inject a little realistic dirt")
     p.add_argument("--format", choices=["parquet", "csv"], default="parquet")
+    p.add_argument("--chunk-customers", type=int, default=50_000, help="memory bound")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(handler=_generate)
 

@@ -1,0 +1,149 @@
+"""The oracle churn probability is calibrated, beats recency and is what the files give."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from crm_ml.datasets.synthetic import WorldSummary, oracle_churn_probability
+
+
+@pytest.fixture(scope="module")
+def oracle(synthetic_world: WorldSummary) -> pd.DataFrame:
+    return pd.read_parquet(synthetic_world.out_dir / "truth" / "oracle_churn.parquet")
+
+
+@pytest.fixture(scope="module")
+def purchases(synthetic_world: WorldSummary) -> pd.DataFrame:
+    orders = pd.read_parquet(synthetic_world.out_dir / "orders.parquet")
+    return orders[~orders["is_return"]]
+
+
+def test_population_is_customers_who_ordered_in_the_year_before(
+    oracle: pd.DataFrame, purchases: pd.DataFrame
+) -> None:
+    for cutoff, rows in oracle.groupby("cutoff"):
+        window = purchases[
+            (purchases["ts"] < cutoff) & (purchases["ts"] >= cutoff - pd.Timedelta(days=365))
+        ]
+        assert set(rows["customer_id"]) == set(window["customer_id"])
+        later = purchases[
+            (purchases["ts"] > cutoff) & (purchases["ts"] <= cutoff + pd.Timedelta(days=90))
+        ]
+        outcome = ~rows["customer_id"].isin(later["customer_id"])
+        assert (outcome.to_numpy() == rows["no_order_in_horizon"].to_numpy()).all()
+
+
+def test_oracle_is_calibrated_against_simulated_outcomes(oracle: pd.DataFrame) -> None:
+    p, y = oracle["p_no_order"], oracle["no_order_in_horizon"]
+    assert abs(p.mean() - y.mean()) < 0.01
+    bins = pd.cut(p, np.linspace(0, 1, 11), include_lowest=True)
+    table = (
+        pd.DataFrame({"p": p, "y": y, "bin": bins})
+        .groupby("bin", observed=True)
+        .agg(p=("p", "mean"), y=("y", "mean"), n=("y", "size"))
+    )
+    table = table[table["n"] >= 200]
+    assert len(table) >= 8
+    # customers recur across the six cutoffs, so allow twice the binomial standard error
+    sd = np.sqrt(table["p"] * (1 - table["p"]) / table["n"]) * np.sqrt(2)
+    assert ((table["y"] - table["p"]).abs() <= 3.5 * sd + 0.005).all(), table
+    # the posterior alive probability is calibrated against the hidden state too
+    alive_gap = oracle["p_alive"].mean() - oracle["alive_at_cutoff"].mean()
+    assert abs(alive_gap) < 0.01
+
+
+def _since_last_purchase(
+    oracle: pd.DataFrame, purchases: pd.DataFrame, points: pd.DataFrame, ts: str, days: int | None
+) -> pd.Series:
+    """Whether each oracle row's customer has a point after their last purchase (or in the
+    `days` before the cutoff) and before the cutoff."""
+    flags = []
+    for cutoff, rows in oracle.groupby("cutoff", sort=False):
+        last = purchases[purchases["ts"] < cutoff].groupby("customer_id")["ts"].max()
+        seen = points[points[ts] < cutoff].merge(last.rename("last"), on="customer_id")
+        start = seen["last"] if days is None else cutoff - pd.Timedelta(days=days)
+        hit = set(seen.loc[seen[ts] > start, "customer_id"])
+        flags.append(rows["customer_id"].isin(hit))
+    return pd.concat(flags).reindex(oracle.index)
+
+
+def test_oracle_is_calibrated_within_every_observable_signal(
+    synthetic_world: WorldSummary, oracle: pd.DataFrame, purchases: pd.DataFrame
+) -> None:
+    """Conditioning on a signal means being calibrated within its strata; a posterior that
+    ignored events, tickets or unanswered campaign contacts would be off in them."""
+    folder = synthetic_world.out_dir
+    events = pd.read_parquet(folder / "events.parquet", columns=["customer_id", "ts"])
+    tickets = pd.read_parquet(folder / "tickets.parquet", columns=["customer_id", "opened_ts"])
+    contacts = pd.read_parquet(folder / "contacts.parquet")
+    persuadable = pd.read_parquet(folder / "truth" / "customers.parquet").query("is_persuadable")
+    treated = contacts.loc[
+        ~contacts["is_control"] & contacts["customer_id"].isin(persuadable["customer_id"]),
+        ["customer_id", "sent_ts"],
+    ]
+    strata = {
+        "events in the last 14 days": _since_last_purchase(oracle, purchases, events, "ts", 14),
+        "ticket since last purchase": _since_last_purchase(
+            oracle, purchases, tickets, "opened_ts", None
+        ),
+        # the oracle conditions on latent traits too, so strata may use them
+        "persuadable and treated since last purchase": _since_last_purchase(
+            oracle, purchases, treated, "sent_ts", None
+        ),
+    }
+    for name, flag in strata.items():
+        for value in (True, False):
+            rows = oracle[flag == value]
+            assert len(rows) > 1_000, name
+            gap = rows["p_no_order"].mean() - rows["no_order_in_horizon"].mean()
+            sd = np.sqrt((rows["p_no_order"] * (1 - rows["p_no_order"])).sum()) / len(rows)
+            assert abs(gap) < 4 * sd * np.sqrt(2) + 0.005, (name, value, gap)
+
+
+def test_oracle_beats_the_recency_rule(oracle: pd.DataFrame, purchases: pd.DataFrame) -> None:
+    recency = []
+    for cutoff, rows in oracle.groupby("cutoff", sort=False):
+        last = purchases[purchases["ts"] < cutoff].groupby("customer_id")["ts"].max()
+        days = (cutoff - last.reindex(rows["customer_id"])).dt.total_seconds() / 86_400
+        recency.append(pd.Series(days.to_numpy(), index=rows.index))
+    y = oracle["no_order_in_horizon"]
+    auc_recency = roc_auc_score(y, pd.concat(recency).reindex(oracle.index))
+    auc_oracle = roc_auc_score(y, oracle["p_no_order"])
+    assert auc_oracle > auc_recency + 0.05
+    # a perfect model of the history still cannot see the future: not a leak
+    assert auc_oracle < 0.99
+
+
+def test_oracle_from_files_matches_the_precomputed_truth(
+    synthetic_world: WorldSummary, oracle: pd.DataFrame
+) -> None:
+    cutoff = synthetic_world.default_cutoffs[2]
+    fresh = oracle_churn_probability(synthetic_world.out_dir, cutoff).set_index("customer_id")
+    stored = oracle[oracle["cutoff"] == cutoff].set_index("customer_id")
+    assert set(fresh.index) == set(stored.index)
+    gap = (fresh["p_no_order"] - stored.loc[fresh.index, "p_no_order"]).abs().max()
+    assert gap < 1e-6
+    assert list(fresh.columns) == ["p_no_order", "p_alive"]
+
+
+def test_oracle_ignores_dirt(synthetic_dirty_world: WorldSummary) -> None:
+    cutoff = synthetic_dirty_world.default_cutoffs[-1]
+    fresh = oracle_churn_probability(synthetic_dirty_world.out_dir, cutoff).set_index("customer_id")
+    stored = pd.read_parquet(synthetic_dirty_world.out_dir / "truth" / "oracle_churn.parquet")
+    stored = stored[stored["cutoff"] == cutoff].set_index("customer_id")
+    assert len(fresh) == len(stored) > 100
+    assert (fresh["p_no_order"] - stored.loc[fresh.index, "p_no_order"]).abs().max() < 1e-6
+
+
+def test_oracle_for_another_horizon_and_a_bad_cutoff(synthetic_world: WorldSummary) -> None:
+    cutoff = synthetic_world.default_cutoffs[0]
+    short = oracle_churn_probability(synthetic_world.out_dir, cutoff, horizon_days=30)
+    long = oracle_churn_probability(synthetic_world.out_dir, cutoff, horizon_days=90)
+    merged = short.merge(long, on="customer_id", suffixes=("_30", "_90"))
+    assert (merged["p_no_order_30"] >= merged["p_no_order_90"] - 1e-12).all()
+    assert (merged["p_no_order_30"] > merged["p_no_order_90"]).mean() > 0.3
+    with pytest.raises(ValueError, match="midnight"):
+        oracle_churn_probability(synthetic_world.out_dir, "2024-06-01 12:00")
