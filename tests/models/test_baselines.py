@@ -20,11 +20,11 @@ def test_churn_comparison_has_model_and_each_baseline(churn, churn_result):
         churn_result.model, churn, "label", default_baselines("churn"), task="binary"
     )
     table = comparison.table
-    assert table["name"].tolist() == ["model", "recency_rule", "logistic_rfm", "bg_nbd"]
+    assert table["model"].tolist() == ["model", "recency_rule", "logistic_rfm", "bg_nbd"]
     assert {"roc_auc", "log_loss", "brier", "ece", "beaten_by_model"} <= set(table.columns)
     assert table["rows"].nunique() == 1  # same holdout rows for everybody
     assert table.loc[1:, "roc_auc"].notna().all()
-    beaten = table.set_index("name")["beaten_by_model"]
+    beaten = table.set_index("model")["beaten_by_model"]
     assert comparison.not_beaten == [n for n in beaten.index[1:] if not beaten[n]]
     assert beaten["recency_rule"]  # the mechanism needs more than recency
 

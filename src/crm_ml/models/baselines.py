@@ -469,7 +469,7 @@ def compare_to_baselines(
         if not beaten:
             not_beaten.append(baseline.name)
     table = pd.DataFrame.from_dict(rows, orient="index")
-    table.index.name = "name"
+    table.index.name = "model"
     if not_beaten:
         log.warning(
             "MODEL DOES NOT BEAT BASELINE(S) %s on the holdout (%s). Do not promote it "

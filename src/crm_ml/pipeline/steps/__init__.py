@@ -1,0 +1,1 @@
+"""One function per notebook: the work a notebook shows, kept testable outside Jupyter."""

@@ -1,0 +1,55 @@
+"""Feature and training frames of a run, built once and cached in the run folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from crm_ml.features import FeatureConfig, build_training_frame, plan_cutoffs
+from crm_ml.features.snapshots import CutoffPlan
+from crm_ml.pipeline.config import RunConfig
+from crm_ml.pipeline.data import accepted_as_of, ensure_accepted
+from crm_ml.pipeline.paths import RunPaths
+
+ID_COLUMNS = ("customer_id", "cutoff", "split")
+
+
+def feature_config(config: RunConfig) -> FeatureConfig:
+    return FeatureConfig(**config.features)
+
+
+def cutoff_plan(paths: RunPaths, config: RunConfig) -> CutoffPlan:
+    """Rolling monthly training cutoffs, a later validation cutoff, and the holdout."""
+    return plan_cutoffs(
+        accepted_as_of(paths),
+        horizon_days=config.horizon_days,
+        n_train=int(config.models.get("n_train_cutoffs", 6)),
+    )
+
+
+def training_frame(paths: RunPaths, config: RunConfig, label: str) -> pd.DataFrame:
+    """Features + `label` + split over the run's cutoff plan (cached per label)."""
+    ensure_accepted(paths, config)
+    cache = paths.features / f"training_{label.replace(':', '_')}.parquet"
+    if cache.exists():
+        return pd.read_parquet(cache)
+    frame = build_training_frame(
+        paths.accepted, cutoff_plan(paths, config), label=label, config=feature_config(config)
+    )
+    frame.to_parquet(cache, index=False)
+    return frame
+
+
+def feature_columns(frame: pd.DataFrame, label: str) -> list[str]:
+    return [c for c in frame.columns if c not in (*ID_COLUMNS, label)]
+
+
+def holdout(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame[frame["split"].astype(str) == "holdout"]
+
+
+def fingerprint(path: Path) -> str:
+    from crm_ml.tracking import fingerprint_files
+
+    return fingerprint_files([path])

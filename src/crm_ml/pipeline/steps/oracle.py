@@ -1,0 +1,60 @@
+"""The synthetic world's oracle, for evaluation only: how close a model gets to the ceiling.
+
+Reads the generator's ground truth (allowed here: this is evaluation, not a feature or a
+model) and pseudonymises its raw ids with the run's key so they join the holdout rows.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from crm_ml.contract import pseudonymise_ids
+from crm_ml.models.evaluation import gap_closure, roc_auc
+
+
+def has_oracle(raw_dir: Path) -> bool:
+    return (raw_dir / "truth").is_dir()
+
+
+def oracle_churn(raw_dir: Path, cutoff: pd.Timestamp, horizon_days: int) -> pd.DataFrame:
+    """customer_id (pseudonym), p_churn_oracle at one cutoff."""
+    from crm_ml.datasets.synthetic import oracle_churn_probability
+
+    oracle = oracle_churn_probability(raw_dir, cutoff, horizon_days=horizon_days)
+    return pd.DataFrame(
+        {
+            "customer_id": pseudonymise_ids(oracle["customer_id"].astype(str)).to_numpy(),
+            "p_churn_oracle": oracle["p_no_order"].to_numpy(),
+        }
+    )
+
+
+def churn_gap_closure(
+    predictions: pd.DataFrame,
+    holdout_rows: pd.DataFrame,
+    raw_dir: Path,
+    horizon_days: int,
+    recency_column: str = "days_since_last_order",
+) -> dict[str, float]:
+    """AUC of model, recency rule and oracle on the same holdout customers, and the gap
+    closure (model - recency) / (oracle - recency)."""
+    cutoff = pd.Timestamp(holdout_rows["cutoff"].iloc[0])
+    oracle = oracle_churn(raw_dir, cutoff, horizon_days)
+    rows = holdout_rows[["customer_id", recency_column]].assign(
+        y_pred=predictions["y_pred"].to_numpy(), y_true=predictions["y_true"].to_numpy()
+    )
+    joined = rows.merge(oracle, on="customer_id", how="inner")
+    y = joined["y_true"].to_numpy()
+    model_auc = roc_auc(y, joined["y_pred"])
+    recency_auc = roc_auc(y, joined[recency_column].fillna(np.inf))
+    oracle_auc = roc_auc(y, joined["p_churn_oracle"])
+    return {
+        "oracle_rows": float(len(joined)),
+        "model_auc": model_auc,
+        "recency_auc": recency_auc,
+        "oracle_auc": oracle_auc,
+        "oracle_gap_closure": gap_closure(model_auc, recency_auc, oracle_auc),
+    }

@@ -1,0 +1,319 @@
+"""Action lists for CRM import: whom to save, whom to cross-sell to, which complaints to chase.
+
+customers_to_save
+    High value (CLV at or above the `high_value_quantile` of all scored customers) x high
+    churn risk (churn probability >= `churn_probability_min`) x positive uplift (a contact
+    is expected to change the outcome). Sorted by the expected saved value
+
+        expected_saved_value = churn_probability x clv_12m x uplift
+
+    i.e. the value at risk (the chance of losing the customer times what they would spend)
+    times the share a contact is expected to win back (uplift, in probability points). Each
+    row carries the top reason code and an intervention derived from it by
+    `ActionConfig.intervention_rules` (a complaint -> "service call", inactivity ->
+    "win-back offer", ...).
+cross_sell_audience
+    Customers with a next best offer, most valuable first, with the offer's reason.
+service_follow_ups
+    Complaints still open at the as-of time whose first response breached the target of
+    the customer's service tier: answered later than the target, or not answered and
+    waiting longer than it. Without a `first_response_ts` column a complaint counts as
+    unanswered.
+
+Consent: customers_to_save and cross_sell_audience are marketing, so a customer without
+marketing consent (False or unknown) NEVER appears in them. service_follow_ups is service,
+not marketing: a customer who complained is owed an answer whatever their marketing
+consent, so that list includes everyone (it says nothing about offers).
+No personal data: every list holds the customer pseudonym and model outputs only, picked
+by an explicit column list, so a stray column of the score table cannot leak into a CSV.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from crm_ml.pipeline.config import KpiTargets, RunConfig
+from crm_ml.pipeline.paths import RunPaths
+
+log = logging.getLogger(__name__)
+
+HIGH_RISK_PROBABILITY = 0.5
+LIST_NAMES = ("customers_to_save", "cross_sell_audience", "service_follow_ups")
+
+# First matching pattern (case-insensitive, on the top reason code) gives the intervention.
+INTERVENTION_RULES: tuple[tuple[str, str], ...] = (
+    (
+        r"complain|service promise|answered late|first answer|promised time|unresolved|"
+        r"open ticket|fault|support",
+        "service call",
+    ),
+    (r"nps|survey|negative feedback|exclu", "satisfaction call"),
+    (r"return", "quality check call"),
+    (r"contacted .* times|contacted by marketing", "fewer, better-timed contacts"),
+    (
+        r"no order|no visit|overdue|gap between orders|orders compared|visits compared|"
+        r"sessions|app opens|views|inactiv",
+        "win-back offer",
+    ),
+    (r"spent|order worth|orders in|categories", "loyalty offer"),
+)
+DEFAULT_INTERVENTION = "personal check-in"
+
+SAVE_COLUMNS = [
+    "customer_id",
+    "segment",
+    "lifecycle_stage",
+    "service_tier",
+    "churn_probability",
+    "clv_12m",
+    "uplift",
+    "expected_saved_value",
+    "reason",
+    "suggested_intervention",
+]
+CROSS_SELL_COLUMNS = [
+    "customer_id",
+    "segment",
+    "lifecycle_stage",
+    "next_best_offer",
+    "offer_reason",
+    "clv_12m",
+]
+FOLLOW_UP_COLUMNS = [
+    "ticket_id",
+    "customer_id",
+    "service_tier",
+    "opened_ts",
+    "hours_open",
+    "first_response_minutes",
+    "target_minutes",
+    "breach",
+]
+
+
+def _kind_targets(targets: KpiTargets) -> dict[str, float]:
+    return {
+        "complaint": float(targets.complaint_first_response_minutes),
+        "fault": float(targets.fault_first_response_minutes),
+        "consult": float(targets.consult_first_response_minutes),
+    }
+
+
+@dataclass(frozen=True)
+class ActionConfig:
+    """Thresholds of the action lists.
+
+    sla_target_minutes: first-response target per service tier and ticket kind; a tier
+        missing here (or a customer without a tier) gets `kind_target_minutes`.
+    """
+
+    churn_probability_min: float = HIGH_RISK_PROBABILITY
+    high_value_quantile: float = 0.7
+    uplift_min: float = 0.0  # uplift must be strictly above this
+    max_customers_to_save: int | None = None
+    kind_target_minutes: Mapping[str, float] = field(
+        default_factory=lambda: _kind_targets(KpiTargets())
+    )
+    sla_target_minutes: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    intervention_rules: tuple[tuple[str, str], ...] = INTERVENTION_RULES
+    default_intervention: str = DEFAULT_INTERVENTION
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.high_value_quantile < 1.0:
+            raise ValueError(
+                f"ActionConfig.high_value_quantile must be in [0, 1), got {self.high_value_quantile}"
+            )
+        if not 0.0 <= self.churn_probability_min <= 1.0:
+            raise ValueError(
+                "ActionConfig.churn_probability_min must be a probability, got "
+                f"{self.churn_probability_min}"
+            )
+
+    @classmethod
+    def from_run_config(cls, config: RunConfig, **overrides) -> ActionConfig:
+        """Targets from the scorecard's KPI targets, per-tier ones from the feature settings."""
+        tiers = config.features.get("sla_target_minutes") or {}
+        return cls(
+            kind_target_minutes=_kind_targets(config.kpi_targets),
+            sla_target_minutes={t: dict(k) for t, k in tiers.items()},
+            **overrides,
+        )
+
+    def target(self, tier: object, kind: str) -> float:
+        by_kind = self.sla_target_minutes.get(str(tier), {}) if isinstance(tier, str) else {}
+        return float(by_kind.get(kind, self.kind_target_minutes[kind]))
+
+    def intervention(self, reason: object) -> str:
+        text = "" if reason is None or pd.isna(reason) else str(reason)
+        for pattern, action in self.intervention_rules:
+            if re.search(pattern, text, flags=re.IGNORECASE):
+                return action
+        return self.default_intervention
+
+
+def consent_mask(scores: pd.DataFrame) -> pd.Series:
+    """True only where marketing consent is known to be given (missing counts as no)."""
+    if "marketing_consent" not in scores.columns:
+        raise ValueError(
+            "customer scores lack the 'marketing_consent' column: marketing lists cannot be "
+            "built without knowing consent (the contract always provides it)"
+        )
+    column = scores["marketing_consent"]
+    try:
+        flags = column.astype("boolean")
+    except (TypeError, ValueError):
+        raise ValueError(
+            "customer scores column 'marketing_consent' must hold booleans, found values such "
+            f"as {column.dropna().unique()[:3].tolist()}"
+        ) from None
+    return flags.fillna(False).astype(bool)
+
+
+def _require(frame: pd.DataFrame, columns: list[str], what: str) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{what} lacks the column(s) {missing} needed for the action lists")
+
+
+def _present(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    return frame[[c for c in columns if c in frame.columns]].reset_index(drop=True)
+
+
+def customers_to_save(scores: pd.DataFrame, config: ActionConfig) -> pd.DataFrame:
+    _require(scores, ["customer_id", "churn_probability", "clv_12m", "uplift"], "customer scores")
+    clv = scores["clv_12m"].astype(float)
+    value_floor = clv.quantile(config.high_value_quantile) if len(clv) else np.inf
+    chosen = scores[
+        consent_mask(scores)
+        & (clv >= value_floor)
+        & (scores["churn_probability"].astype(float) >= config.churn_probability_min)
+        & (scores["uplift"].astype(float) > config.uplift_min)
+    ].copy()
+    chosen["expected_saved_value"] = (
+        chosen["churn_probability"].astype(float)
+        * chosen["clv_12m"].astype(float)
+        * chosen["uplift"].astype(float)
+    )
+    reason = chosen["reason_1"] if "reason_1" in chosen else pd.Series(pd.NA, chosen.index)
+    chosen["reason"] = reason
+    chosen["suggested_intervention"] = pd.Series(
+        [config.intervention(r) for r in reason], index=chosen.index, dtype=object
+    )
+    chosen = chosen.sort_values("expected_saved_value", ascending=False, kind="stable")
+    chosen["expected_saved_value"] = chosen["expected_saved_value"].round(2)
+    if config.max_customers_to_save is not None:
+        chosen = chosen.head(config.max_customers_to_save)
+    return _present(chosen, SAVE_COLUMNS)
+
+
+def cross_sell_audience(scores: pd.DataFrame, config: ActionConfig) -> pd.DataFrame:
+    _require(scores, ["customer_id", "next_best_offer"], "customer scores")
+    chosen = scores[consent_mask(scores) & scores["next_best_offer"].notna()]
+    if "clv_12m" in chosen:
+        chosen = chosen.sort_values("clv_12m", ascending=False, kind="stable")
+    return _present(chosen, CROSS_SELL_COLUMNS)
+
+
+def _latest_timestamp(tickets: pd.DataFrame) -> pd.Timestamp:
+    stamps = [
+        tickets[c].max()
+        for c in ("opened_ts", "first_response_ts", "resolved_ts")
+        if c in tickets.columns
+    ]
+    stamps = [s for s in stamps if not pd.isna(s)]
+    if not stamps:
+        raise ValueError("tickets have no timestamps to take the as-of time from; pass as_of")
+    return max(stamps)
+
+
+def _utc(value: str | pd.Timestamp) -> pd.Timestamp:
+    stamp = pd.Timestamp(value)
+    return stamp.tz_localize("UTC") if stamp.tz is None else stamp.tz_convert("UTC")
+
+
+def service_follow_ups(
+    tickets: pd.DataFrame | None,
+    scores: pd.DataFrame,
+    config: ActionConfig,
+    as_of: str | pd.Timestamp | None = None,
+) -> pd.DataFrame:
+    """Open complaints at `as_of` whose first response breached the customer's tier target."""
+    if tickets is None or tickets.empty:
+        return pd.DataFrame(columns=FOLLOW_UP_COLUMNS)
+    _require(tickets, ["ticket_id", "customer_id", "opened_ts", "kind"], "tickets")
+    now = _utc(as_of) if as_of is not None else _latest_timestamp(tickets)
+    t = tickets[(tickets["kind"].astype(str) == "complaint") & (tickets["opened_ts"] <= now)]
+    resolved = t["resolved_ts"] if "resolved_ts" in t else pd.Series(pd.NaT, t.index)
+    t = t[resolved.isna() | (resolved > now)].copy()
+    responded = t["first_response_ts"] if "first_response_ts" in t else pd.Series(pd.NaT, t.index)
+    responded = responded.where(responded <= now)  # an answer after as_of was not given yet
+    tiers = (
+        scores.set_index(scores["customer_id"].astype(str))["service_tier"]
+        if ("service_tier" in scores)
+        else pd.Series(dtype=object)
+    )
+    t["service_tier"] = t["customer_id"].astype(str).map(tiers)
+    t["target_minutes"] = [config.target(tier, "complaint") for tier in t["service_tier"]]
+    t["hours_open"] = ((now - t["opened_ts"]).dt.total_seconds() / 3600).round(1)
+    t["first_response_minutes"] = ((responded - t["opened_ts"]).dt.total_seconds() / 60).round(1)
+    late = t["first_response_minutes"] > t["target_minutes"]
+    waiting = responded.isna() & (t["hours_open"] * 60 > t["target_minutes"])
+    t["breach"] = np.select([late, waiting], ["first response late", "no first response yet"], "")
+    breached = t[late | waiting].sort_values("hours_open", ascending=False, kind="stable")
+    return _present(breached, FOLLOW_UP_COLUMNS)
+
+
+def build_action_lists(
+    scores: pd.DataFrame,
+    tickets: pd.DataFrame | None,
+    config: ActionConfig | RunConfig | None = None,
+    *,
+    as_of: str | pd.Timestamp | None = None,
+) -> dict[str, pd.DataFrame]:
+    """The three lists by name; `as_of` (default: the latest ticket timestamp) dates them."""
+    if isinstance(config, RunConfig):
+        config = ActionConfig.from_run_config(config)
+    config = config or ActionConfig()
+    lists = {
+        "customers_to_save": customers_to_save(scores, config),
+        "cross_sell_audience": cross_sell_audience(scores, config),
+        "service_follow_ups": service_follow_ups(tickets, scores, config, as_of),
+    }
+    log.info("action lists: %s", {name: len(frame) for name, frame in lists.items()})
+    return lists
+
+
+def write_action_lists(lists: Mapping[str, pd.DataFrame], out_dir: Path) -> dict[str, Path]:
+    """Each list as `<name>.csv` (for CRM import) and `<name>.parquet`; returns the CSV paths."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = {}
+    for name, frame in lists.items():
+        csv = out_dir / f"{name}.csv"
+        frame.to_csv(csv, index=False, date_format="%Y-%m-%dT%H:%M:%SZ")
+        frame.to_parquet(out_dir / f"{name}.parquet", index=False)
+        written[name] = csv
+    return written
+
+
+def write_run_action_lists(paths: RunPaths, config: RunConfig) -> dict[str, Path]:
+    """The run's action lists in `paths.report / "actions"`, dated at the export's as-of."""
+    from crm_ml.reports.run_data import RunData
+
+    run = RunData(paths)
+    scores = run.scores()
+    if scores is None:
+        raise FileNotFoundError(
+            f"{paths.scores / 'customer_scores.parquet'} is missing: run the scoring notebook "
+            "before building action lists"
+        )
+    tickets_file = paths.accepted / "tickets.parquet"
+    tickets = pd.read_parquet(tickets_file) if tickets_file.exists() else None
+    lists = build_action_lists(scores, tickets, config, as_of=run.data_as_of)
+    return write_action_lists(lists, paths.report / "actions")

@@ -1,0 +1,72 @@
+"""Every report of a finished run in one call: what the report notebook and `make run` use."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from crm_ml.pipeline.config import RunConfig
+from crm_ml.pipeline.paths import RunPaths
+from crm_ml.reports.actions import ActionConfig, write_run_action_lists
+from crm_ml.reports.card import sample_customer, write_customer_card
+from crm_ml.reports.report import build_stakeholder_report
+from crm_ml.reports.run_data import RunData
+from crm_ml.reports.screenshot import ScreenshotError, render_report_screenshot
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ReportOutputs:
+    report: Path
+    action_lists: dict[str, Path]
+    sample_card: Path | None
+    screenshot: Path | None
+
+
+def find_previous_run(paths: RunPaths) -> RunPaths | None:
+    """The newest other run next to `paths` that succeeded and started before it, if any."""
+    current = RunData(paths).started
+    candidates = []
+    for folder in paths.root.parent.iterdir():
+        if folder == paths.root or not folder.is_dir():
+            continue
+        run = RunData(RunPaths(folder))
+        if run.manifest.get("status") != "succeeded" or run.started is None:
+            continue
+        if current is None or run.started < current:
+            candidates.append((run.started, folder))
+    return RunPaths(max(candidates)[1]) if candidates else None
+
+
+def build_run_reports(
+    paths: RunPaths,
+    config: RunConfig,
+    previous: RunPaths | None = None,
+    *,
+    screenshot: bool = False,
+) -> ReportOutputs:
+    """The stakeholder report, the action lists (when the run has scores) and one sample card.
+
+    The screenshot is optional and never fails the run: a machine without Chromium still
+    gets its reports.
+    """
+    report = build_stakeholder_report(paths, config, previous)
+    scores = RunData(paths).scores()
+    lists: dict[str, Path] = {}
+    card = None
+    if scores is not None and len(scores):
+        lists = write_run_action_lists(paths, config)
+        card = write_customer_card(
+            sample_customer(scores), paths, config=ActionConfig.from_run_config(config)
+        )
+    else:
+        log.warning("run %s has no customer scores: no action lists or customer card", paths.run_id)
+    shot = None
+    if screenshot:
+        try:
+            shot = render_report_screenshot(report, report.with_suffix(".png"))
+        except ScreenshotError as exc:
+            log.warning("no report screenshot: %s", exc)
+    return ReportOutputs(report, lists, card, shot)

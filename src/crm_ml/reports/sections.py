@@ -1,0 +1,491 @@
+"""The sections of the stakeholder report, each built from what one or two notebooks recorded.
+
+Every section starts with a sentence or two in plain English saying what the reader looks
+at; a table or figure the run did not record becomes a visible "not available" line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+from crm_ml.pipeline.config import RunConfig
+from crm_ml.reports.actions import HIGH_RISK_PROBABILITY
+from crm_ml.reports.blocks import (
+    Alert,
+    Bar,
+    Bars,
+    Block,
+    Figure,
+    Figures,
+    Section,
+    Stat,
+    Stats,
+    Table,
+    Text,
+    Unavailable,
+)
+from crm_ml.reports.formatting import (
+    finite_or_none,
+    fmt_count,
+    fmt_decimal,
+    fmt_money,
+    fmt_percent,
+    table_view,
+)
+from crm_ml.reports.run_data import RunData
+
+LIFECYCLE_ORDER = ("acquisition", "growth", "mature", "decline", "churned")
+NOTEBOOK_LABELS = {
+    "01_data_quality": "Data quality",
+    "02_features_segments": "Features and segments",
+    "03_churn": "Churn model",
+    "04_propensity_uplift": "Propensity and uplift",
+    "05_clv": "Customer lifetime value",
+    "06_recommendations": "Recommendations",
+    "07_scoring": "Scoring",
+}
+
+
+def _table(
+    run: RunData,
+    notebook: str,
+    name: str,
+    what: str,
+    caption: str = "",
+    *,
+    sort: str | None = None,
+    ascending: bool = False,
+    limit: int | None = None,
+    highlight_first: bool = False,
+) -> Block:
+    frame = run.table(notebook, name)
+    if frame is None or frame.empty:
+        return Unavailable(what)
+    if sort and sort in frame.columns:
+        frame = frame.sort_values(sort, ascending=ascending, kind="stable")
+    return Table(table_view(frame, limit=limit, highlight_first=highlight_first), caption)
+
+
+def _figures(run: RunData, notebook: str, names: Sequence[tuple[str, str]]) -> list[Block]:
+    """The figures that exist as one row; a line naming the ones that do not."""
+    found = [Figure(uri, caption) for name, caption in names if (uri := run.figure(notebook, name))]
+    missing = [caption for name, caption in names if not run.figure(notebook, name)]
+    blocks: list[Block] = [Figures(found)] if found else []
+    if missing:
+        blocks.append(Unavailable("chart: " + "; ".join(m.lower() for m in missing)))
+    return blocks
+
+
+def _stats(items: Sequence[Stat | None]) -> list[Block]:
+    present = [s for s in items if s is not None]
+    return [Stats(present)] if present else []
+
+
+def _metric_stat(run: RunData, notebook: str, metric: str, label: str, fmt, note: str = ""):
+    value = finite_or_none(run.metric(notebook, metric))
+    return None if value is None else Stat(label, fmt(value), note)
+
+
+def _ordered(frame: pd.DataFrame | None, column: str, order: Sequence[str]) -> pd.DataFrame | None:
+    if frame is None or column not in frame.columns:
+        return frame
+    rank = {name: i for i, name in enumerate(order)}
+    return frame.sort_values(column, key=lambda s: s.astype(str).map(rank).fillna(len(rank)))
+
+
+def segments_section(run: RunData) -> Section:
+    nb = "02_features_segments"
+    segments = run.table(nb, "segment_summary")
+    stats: list[Stat | None] = []
+    if segments is not None and "customers" in segments:
+        stats.append(Stat("Customers analysed", fmt_count(segments["customers"].sum())))
+    stats.append(_metric_stat(run, nb, "core_churn_rate", "Core-customer churn", fmt_percent))
+    stats.append(_metric_stat(run, nb, "nps", "Net Promoter Score", lambda v: f"{v:+.0f}"))
+    blocks: list[Block] = [*_stats(stats)]
+    blocks.append(
+        _table(
+            run, nb, "segment_summary", "segment overview", "Customer segments", sort="customers"
+        )
+    )
+    lifecycle = _ordered(run.table(nb, "lifecycle_summary"), "lifecycle_stage", LIFECYCLE_ORDER)
+    blocks.append(
+        Table(table_view(lifecycle), "Lifecycle stages")
+        if lifecycle is not None and not lifecycle.empty
+        else Unavailable("lifecycle overview")
+    )
+    blocks += _figures(run, nb, [("segments", "Segments"), ("lifecycle", "Lifecycle stages")])
+    return Section(
+        "segments",
+        "Customers: segments and lifecycle",
+        "Who our customers are. Segments group customers by how recently, how often and how "
+        "much they buy; lifecycle stages say where each customer is in their relationship with "
+        "us. Revenue share and churn rate show which groups matter most and which are slipping.",
+        blocks,
+    )
+
+
+def churn_section(run: RunData, config: RunConfig) -> Section:
+    nb = "03_churn"
+    scores = run.scores()
+    stats: list[Stat | None] = [
+        _metric_stat(
+            run,
+            nb,
+            "holdout_roc_auc",
+            "Model accuracy (ROC AUC)",
+            fmt_decimal,
+            "0.5 = guessing, 1 = perfect",
+        ),
+    ]
+    if scores is not None and "churn_probability" in scores:
+        probability = scores["churn_probability"].astype(float)
+        stats.append(Stat("Average churn risk", fmt_percent(probability.mean())))
+        stats.append(
+            Stat(
+                "Customers at high risk",
+                fmt_count((probability >= HIGH_RISK_PROBABILITY).sum()),
+                f"churn probability of {HIGH_RISK_PROBABILITY:.0%} or more",
+            )
+        )
+    blocks: list[Block] = [*_stats(stats)]
+    blocks.append(
+        _table(
+            run,
+            nb,
+            "risk_by_segment",
+            "churn risk by segment",
+            "Churn risk by segment, riskiest first",
+            sort="mean_churn_probability",
+        )
+    )
+    drivers = run.table(nb, "drivers")
+    if drivers is not None and not drivers.empty and "mean_abs_shap" in drivers:
+        top = drivers.sort_values("mean_abs_shap", ascending=False).head(10)
+        widest = float(top["mean_abs_shap"].max()) or 1.0
+        bars = [
+            Bar(
+                label=str(row.get("description") or row.get("feature")),
+                sub=str(row.get("feature", "")),
+                value=fmt_decimal(row["mean_abs_shap"]),
+                width=round(100 * float(row["mean_abs_shap"]) / widest, 1),
+            )
+            for row in top.to_dict("records")
+        ]
+        blocks.append(Bars("What drives churn risk (top 10, strongest first)", bars))
+    else:
+        blocks.append(Unavailable("churn drivers"))
+    return Section(
+        "churn",
+        "Churn risk",
+        f"How likely customers are to stop buying in the next {config.horizon_days} days. "
+        "The churn model scores every customer; the table shows the average risk per segment "
+        "and the share of customers at high risk, and the bars show which behaviours push "
+        "risk up the most across all customers.",
+        blocks,
+    )
+
+
+def clv_section(run: RunData) -> Section:
+    nb = "05_clv"
+    scores = run.scores()
+    stats: list[Stat | None] = []
+    if scores is not None and "clv_12m" in scores and len(scores):
+        clv = scores["clv_12m"].astype(float).clip(lower=0)
+        top = clv.sort_values(ascending=False).head(max(len(clv) // 10, 1)).sum()
+        stats += [
+            Stat("Predicted 12-month value, all customers", fmt_money(clv.sum())),
+            Stat("Median per customer", fmt_money(clv.median())),
+            Stat("Share held by the top 10%", fmt_percent(top / clv.sum() if clv.sum() else None)),
+        ]
+    blocks: list[Block] = [*_stats(stats)]
+    blocks += _figures(
+        run,
+        nb,
+        [
+            ("clv_distribution", "Distribution of predicted value"),
+            ("clv_calibration", "Predicted against actual spend"),
+        ],
+    )
+    blocks.append(_table(run, nb, "clv_deciles", "CLV by decile", "Predicted value by decile"))
+    return Section(
+        "clv",
+        "Customer value (CLV)",
+        "What each customer is expected to spend in the next 12 months. Value is usually "
+        "concentrated in a small group of customers; the calibration chart checks the "
+        "predictions against what customers actually spent in a past period.",
+        blocks,
+    )
+
+
+def uplift_section(run: RunData) -> Section:
+    nb = "04_propensity_uplift"
+    qini = finite_or_none(run.metric(nb, "qini_coefficient"))
+    random_qini = finite_or_none(run.metric(nb, "random_qini"))
+    stats: list[Stat | None] = []
+    if qini is not None:
+        note = f"random targeting: {fmt_decimal(random_qini)}" if random_qini is not None else ""
+        stats.append(Stat("Qini coefficient", fmt_decimal(qini), note))
+    blocks: list[Block] = [*_stats(stats)]
+    blocks.append(
+        _table(
+            run,
+            nb,
+            "uplift_by_decile",
+            "campaign uplift by decile",
+            "Response of contacted vs. control customers, by predicted-uplift decile "
+            "(1 = highest predicted uplift)",
+            sort="decile",
+            ascending=True,
+        )
+    )
+    blocks += _figures(run, nb, [("qini", "Qini curve: extra responses from targeting")])
+    return Section(
+        "uplift",
+        "Campaign uplift",
+        "Whom a campaign actually changes. Uplift is the extra response a contact causes: the "
+        "response rate of contacted customers minus that of a comparable control group that "
+        "was not contacted. A useful model puts the largest uplift in the first deciles; "
+        "a Qini coefficient above random targeting means targeting by the model pays off.",
+        blocks,
+    )
+
+
+def recommendations_section(run: RunData) -> Section:
+    nb = "06_recommendations"
+    best = run.metric(nb, "best_model")
+    stats: list[Stat | None] = [
+        Stat("Best recommender", str(best)) if best else None,
+        _metric_stat(run, nb, "best_recall_at_10", "Recall @ 10 (best)", fmt_percent),
+        _metric_stat(
+            run,
+            nb,
+            "popularity_recall_at_10",
+            "Recall @ 10 (bestsellers)",
+            fmt_percent,
+            "the simple baseline",
+        ),
+        _metric_stat(
+            run,
+            nb,
+            "recommendation_conversion",
+            "Recommendation conversion",
+            fmt_percent,
+            "customers who bought a top-10 item",
+        ),
+    ]
+    blocks: list[Block] = [*_stats(stats)]
+    blocks.append(
+        _table(
+            run,
+            nb,
+            "recsys_comparison",
+            "recommender comparison",
+            "Recommenders on the holdout period (@ 10 = the top ten items per customer)",
+        )
+    )
+    blocks += _figures(run, nb, [("recsys", "Recommender comparison")])
+    return Section(
+        "recommendations",
+        "Recommendation quality",
+        "How well the top ten recommended products per customer predict what they bought next, "
+        "measured on a later period the models never saw and compared with simply "
+        "recommending bestsellers. Coverage is the share of the catalogue that gets recommended.",
+        blocks,
+    )
+
+
+def _sla_class(column: str, value, row: dict) -> str:
+    if column != "median_first_response_minutes":
+        return ""
+    median, target = finite_or_none(value), finite_or_none(row.get("target_minutes"))
+    if median is None or target is None:
+        return ""
+    return "good" if median <= target else "bad"
+
+
+def _alert_class(column: str, value, row: dict) -> str:
+    return "bad" if column == "alert" and bool(value) else ""
+
+
+def sla_section(run: RunData) -> Section:
+    sla = run.table("02_features_segments", "sla_compliance")
+    blocks: list[Block] = []
+    if sla is None or sla.empty:
+        blocks.append(Unavailable("service-level compliance"))
+    else:
+        ordered = _ordered(sla, "kind", ("complaint", "fault", "consult"))
+        blocks.append(
+            Table(
+                table_view(ordered, cell_class=_sla_class),
+                "First response by ticket kind and service tier (red: median over target)",
+            )
+        )
+    return Section(
+        "service",
+        "Service levels",
+        "How fast customers get a first answer, against the service plan's targets per ticket "
+        "kind (complaint, fault, question) and customer service tier. 'Within target' is the "
+        "share of tickets answered in time.",
+        blocks,
+    )
+
+
+def data_quality_section(run: RunData) -> Section:
+    nb = "01_data_quality"
+    accounting = run.table(nb, "accounting")
+    stats: list[Stat | None] = []
+    if accounting is not None and {"read", "accepted", "quarantined"} <= set(accounting.columns):
+        read = float(accounting["read"].sum())
+        stats += [
+            Stat("Rows read", fmt_count(read)),
+            Stat(
+                "Accepted",
+                fmt_count(accounting["accepted"].sum()),
+                fmt_percent(accounting["accepted"].sum() / read if read else None),
+            ),
+            Stat(
+                "Quarantined",
+                fmt_count(accounting["quarantined"].sum()),
+                fmt_percent(accounting["quarantined"].sum() / read if read else None),
+            ),
+        ]
+        if "erased" in accounting:
+            stats.append(Stat("Erased on request", fmt_count(accounting["erased"].sum())))
+    blocks: list[Block] = [*_stats(stats)]
+    blocks.append(_table(run, nb, "accounting", "data accounting", "Rows per table"))
+    blocks.append(
+        _table(
+            run,
+            nb,
+            "reasons",
+            "quarantine reasons",
+            "Why rows were quarantined (top 10)",
+            sort="count",
+            limit=10,
+        )
+    )
+    blocks += _figures(run, nb, [("accounting", "Accepted and quarantined rows per table")])
+    return Section(
+        "data-quality",
+        "Data quality",
+        "Every row of the CRM exports is either accepted or set aside (quarantined) with a "
+        "reason, such as an unreadable date or an unknown customer; customers who asked to be "
+        "forgotten are erased. Nothing is dropped silently: read = accepted + quarantined + erased.",
+        blocks,
+    )
+
+
+def models_section(run: RunData) -> Section:
+    blocks: list[Block] = [
+        _table(
+            run,
+            "03_churn",
+            "model_vs_baselines",
+            "churn model comparison",
+            "Churn: LightGBM model (first row) against baselines",
+            highlight_first=True,
+        ),
+        *_figures(
+            run,
+            "03_churn",
+            [("roc", "ROC curve"), ("calibration", "Calibration"), ("gain", "Cumulative gain")],
+        ),
+        _table(
+            run,
+            "04_propensity_uplift",
+            "propensity_vs_baseline",
+            "propensity model comparison",
+            "Campaign response propensity against baseline",
+            highlight_first=True,
+        ),
+        _table(
+            run,
+            "05_clv",
+            "clv_vs_baselines",
+            "CLV model comparison",
+            "CLV: LightGBM against BG/NBD and simple baselines",
+            highlight_first=True,
+        ),
+        *_figures(run, "03_churn", [("shap_summary", "Churn drivers: SHAP summary")]),
+    ]
+    return Section(
+        "models",
+        "Models against their baselines",
+        "Every model is compared, on the same later period, with simple rules a team could use "
+        "without machine learning. A model earns its place only if it beats them; when it does "
+        "not, this report says so at the top. ROC AUC and PR AUC: higher is better; log loss, "
+        "Brier score and calibration error: lower is better.",
+        blocks,
+    )
+
+
+def drift_section(run: RunData, threshold: float) -> Section:
+    drift = run.table("07_scoring", "drift")
+    blocks: list[Block]
+    if drift is None or drift.empty:
+        blocks = [
+            Unavailable(
+                "score drift check",
+                "not available in this run (it needs a previous scoring run to compare with)",
+            )
+        ]
+    else:
+        worst = drift.sort_values("psi", ascending=False) if "psi" in drift else drift
+        blocks = [
+            Table(
+                table_view(worst, limit=15, cell_class=_alert_class),
+                "Largest shifts first (top 15 columns)",
+            )
+        ]
+    return Section(
+        "drift",
+        "Score drift",
+        "Whether today's customers and scores look like those of the previous scoring run. "
+        f"The population stability index (PSI) measures the shift per column; above "
+        f"{threshold:g} the scores deserve a look before anyone acts on them.",
+        blocks,
+    )
+
+
+def alerts(run: RunData, threshold: float) -> list[Alert]:
+    """The loud part at the top: models that lost to a baseline, drift, notebook notes."""
+    found: list[Alert] = []
+    not_beaten = finite_or_none(run.metric("03_churn", "baselines_not_beaten"))
+    churn_notes = run.notes("03_churn")
+    if (not_beaten or 0) > 0 or churn_notes:
+        count = f"{int(not_beaten)} baseline(s)" if not_beaten else "a baseline"
+        found.append(Alert("danger", f"The churn model did not beat {count}", churn_notes))
+    drift = run.table("07_scoring", "drift")
+    drift_alerts = finite_or_none(run.metric("07_scoring", "drift_alerts"))
+    if drift is not None and {"alert", "column"} <= set(drift.columns):
+        columns = drift.loc[drift["alert"].astype(bool), "column"].astype(str).tolist()
+        if columns:
+            found.append(
+                Alert(
+                    "danger",
+                    f"Score drift above PSI {threshold:g} in {len(columns)} column(s)",
+                    [", ".join(columns)],
+                )
+            )
+    elif (drift_alerts or 0) > 0:
+        found.append(
+            Alert("danger", f"Score drift above PSI {threshold:g} in {int(drift_alerts)} column(s)")
+        )
+    for notebook in run.records:
+        if notebook == "03_churn":
+            continue
+        notes = run.notes(notebook)
+        if notes:
+            label = NOTEBOOK_LABELS.get(notebook, notebook)
+            found.append(Alert("warning", f"{label}: notes from this run", notes))
+    if not found:
+        found.append(Alert("ok", "No warnings were recorded in this run"))
+    return found
+
+
+def changes_intro(previous_run_id: str | None) -> Text:
+    if previous_run_id is None:
+        return Text("There is no previous run to compare with.")
+    return Text(f"Compared with run {previous_run_id}.")

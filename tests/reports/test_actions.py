@@ -1,0 +1,176 @@
+"""Action lists: who to save, cross-sell, complaints to chase; consent always respected."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from crm_ml.pipeline.config import RunConfig
+from crm_ml.reports.actions import (
+    FOLLOW_UP_COLUMNS,
+    ActionConfig,
+    build_action_lists,
+    write_action_lists,
+)
+
+MARKETING = ("customers_to_save", "cross_sell_audience")
+
+
+def scores_frame(consent, churn, clv, uplift, reasons=None) -> pd.DataFrame:
+    n = len(consent)
+    return pd.DataFrame(
+        {
+            "customer_id": [f"{i:020x}" for i in range(n)],
+            "segment": "steady",
+            "service_tier": "regular",
+            "marketing_consent": pd.array(consent, dtype="boolean"),
+            "churn_probability": churn,
+            "clv_12m": clv,
+            "uplift": uplift,
+            "reason_1": reasons or ["no order for 74 days, usually every 21"] * n,
+            "next_best_offer": "socks",
+            "offer_reason": "bought shoes 3 weeks ago",
+        }
+    )
+
+
+@settings(max_examples=60)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from([True, False, None]),
+            st.floats(0, 1),
+            st.floats(0, 5_000),
+            st.floats(-0.2, 0.3),
+        ),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_marketing_lists_never_hold_customers_without_consent(rows):
+    consent, churn, clv, uplift = (list(c) for c in zip(*rows, strict=True))
+    scores = scores_frame(consent, churn, clv, uplift)
+    everyone = scores.assign(marketing_consent=True)
+    lists = build_action_lists(scores, None, ActionConfig(high_value_quantile=0.5))
+    unconstrained = build_action_lists(everyone, None, ActionConfig(high_value_quantile=0.5))
+    consenting = set(scores.loc[scores["marketing_consent"].fillna(False), "customer_id"])
+    for name in MARKETING:
+        assert set(lists[name]["customer_id"]) <= consenting
+        # consent only removes customers; it never changes who else is chosen or their order
+        expected = unconstrained[name][unconstrained[name]["customer_id"].isin(consenting)]
+        pd.testing.assert_frame_equal(lists[name], expected.reset_index(drop=True))
+
+
+def test_customers_to_save_rule_and_order():
+    scores = scores_frame(
+        consent=[True] * 6,
+        churn=[0.9, 0.6, 0.2, 0.9, 0.9, 0.7],  # customer 2: low risk
+        clv=[1000, 3000, 5000, 100, 4000, 2000],  # customer 3: low value
+        uplift=[0.05, 0.05, 0.1, 0.1, -0.01, 0.1],  # customer 4: contact would not help
+        reasons=[
+            "3 complaints in the last year",
+            "no order for 74 days, usually every 21",
+            "x",
+            "x",
+            "x",
+            "returned 40% of what they bought in the last year",
+        ],
+    )
+    config = ActionConfig(high_value_quantile=0.2, churn_probability_min=0.5)  # CLV >= 1000
+    save = build_action_lists(scores, None, config)["customers_to_save"]
+    # expected value: 1: 0.6*3000*0.05 = 90; 5: 0.7*2000*0.1 = 140; 0: 0.9*1000*0.05 = 45
+    assert save["customer_id"].tolist() == [f"{i:020x}" for i in (5, 1, 0)]
+    assert save["expected_saved_value"].tolist() == [140.0, 90.0, 45.0]
+    assert save["suggested_intervention"].tolist() == [
+        "quality check call",
+        "win-back offer",
+        "service call",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("reason", "intervention"),
+    [
+        ("2 unresolved complaints", "service call"),
+        ("first answers took 3.0x the promised time", "service call"),
+        ("no order for 74 days, usually every 21", "win-back offer"),
+        ("no visit for 40 days", "win-back offer"),
+        ("last NPS answer 3", "satisfaction call"),
+        ("aged 44", "personal check-in"),
+        (None, "personal check-in"),
+    ],
+)
+def test_intervention_follows_the_top_reason(reason, intervention):
+    assert ActionConfig().intervention(reason) == intervention
+
+
+def test_lists_hold_no_columns_beyond_their_own():
+    scores = scores_frame([True] * 4, [0.9] * 4, [10, 20, 30, 40], [0.1] * 4)
+    scores["email"] = "someone@example.com"
+    scores["name"] = "Some One"
+    lists = build_action_lists(scores, None, ActionConfig(high_value_quantile=0.0))
+    assert all(len(frame) for name, frame in lists.items() if name in MARKETING)
+    for frame in lists.values():
+        assert not {"email", "name", "phone"} & set(frame.columns)
+
+
+def test_consent_column_is_required():
+    scores = scores_frame([True], [0.9], [10.0], [0.1]).drop(columns="marketing_consent")
+    with pytest.raises(ValueError, match="marketing_consent"):
+        build_action_lists(scores, None)
+
+
+def run_tables(paths):
+    scores = pd.read_parquet(paths.scores / "customer_scores.parquet")
+    tickets = pd.read_parquet(paths.accepted / "tickets.parquet")
+    return scores, tickets
+
+
+def test_follow_ups_are_open_complaints_breaching_their_target(make_run, fabricated):
+    scores, tickets = run_tables(make_run())
+    follow = build_action_lists(scores, tickets, RunConfig(), as_of=fabricated.as_of)[
+        "service_follow_ups"
+    ]
+    assert list(follow.columns) == FOLLOW_UP_COLUMNS
+    # T1 unanswered for 5 h; T4 answered after 50 min; both against 30 min. Not T2 (a
+    # resolved fault), T3 (open 10 min), T5 (answered after 5 min).
+    assert follow["ticket_id"].tolist() == ["T1", "T4"]
+    assert follow["breach"].tolist() == ["no first response yet", "first response late"]
+    assert follow["hours_open"].tolist() == [5.0, 3.0]
+    assert follow["target_minutes"].tolist() == [30.0, 30.0]
+
+
+def test_follow_ups_include_customers_without_marketing_consent(make_run, fabricated):
+    scores, tickets = run_tables(make_run())
+    lists = build_action_lists(scores, tickets, RunConfig(), as_of=fabricated.as_of)
+    follow = lists["service_follow_ups"]
+    no_consent = set(scores.loc[~scores["marketing_consent"], "customer_id"])
+    assert fabricated.pseudonyms[2] in no_consent  # T4's customer
+    assert set(follow["customer_id"]) & no_consent
+
+
+def test_follow_ups_use_the_tier_target_and_the_as_of_time(make_run, fabricated):
+    scores, tickets = run_tables(make_run())
+    as_of = fabricated.as_of
+    lenient_core = ActionConfig(sla_target_minutes={"core": {"complaint": 600.0}})
+    follow = build_action_lists(scores, tickets, lenient_core, as_of=as_of)["service_follow_ups"]
+    assert follow["ticket_id"].tolist() == ["T4"]  # T1's customer is core: 5 h < 10 h
+    earlier = as_of - pd.Timedelta(hours=4)  # T4 not opened yet, T1 open for 1 h
+    follow = build_action_lists(scores, tickets, None, as_of=earlier)["service_follow_ups"]
+    assert follow["ticket_id"].tolist() == ["T1"]
+    assert follow["hours_open"].tolist() == [1.0]
+
+
+def test_written_lists_round_trip(make_run, fabricated, tmp_path):
+    scores, tickets = run_tables(make_run())
+    lists = build_action_lists(scores, tickets, RunConfig(), as_of=fabricated.as_of)
+    written = write_action_lists(lists, tmp_path / "actions")
+    assert set(written) == set(lists)
+    for name, csv in written.items():
+        assert len(pd.read_csv(csv)) == len(lists[name])
+        back = pd.read_parquet(csv.with_suffix(".parquet"))
+        pd.testing.assert_frame_equal(back, lists[name], check_dtype=False)
+    assert np.isclose(pd.read_csv(written["service_follow_ups"])["hours_open"].sum(), 8.0)
