@@ -1,0 +1,259 @@
+"""ALS, BPR and item-kNN from `implicit`, behind one small interface shared with the baselines.
+
+Every recommender here (and in `crm_ml.recsys.baselines`) has the shape of implicit's
+`RecommenderBase`: `fit(user_items)` on a customers x products `scipy.sparse.csr_matrix`,
+batch `recommend(userids, user_items, N, exclude)` returning `(ids, scores)` arrays of shape
+(len(userids), N) (padded with -1 / -inf), and `explain`. Callers switch models by name.
+
+Example::
+
+    model = build_model(ModelConfig(name="als", factors=64)).fit(data.user_items)
+    ids, scores = model.recommend(np.arange(100), data.user_items[:100], N=20,
+                                  exclude=data.purchase_counts[:100])
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+
+import implicit
+import numpy as np
+import scipy.sparse as sp
+from implicit.utils import ParameterWarning
+from threadpoolctl import threadpool_limits
+
+from crm_ml.recsys.config import ModelConfig
+
+log = logging.getLogger(__name__)
+
+Contribution = tuple[int, float]
+
+
+def lookup(matrix: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """Values of `matrix` at (rows[i], cols[i]) pairs, vectorised (0 where absent)."""
+    if len(rows) == 0:
+        return np.zeros(0, dtype=matrix.dtype)
+    return np.asarray(matrix[rows, cols]).ravel()
+
+
+def mask_excluded(ids: np.ndarray, scores: np.ndarray, exclude: sp.csr_matrix | None, N: int):
+    """Drop ids found in the aligned row of `exclude`, keep order, cut or pad to N columns."""
+    ids = np.asarray(ids)
+    scores = np.asarray(scores, dtype=np.float32)
+    bad = ids < 0
+    if exclude is not None and exclude.nnz:
+        rows = np.repeat(np.arange(ids.shape[0]), ids.shape[1])
+        flat = ids.ravel()
+        hit = np.zeros(flat.shape, dtype=bool)
+        valid = flat >= 0
+        hit[valid] = lookup(exclude, rows[valid], flat[valid]) != 0
+        bad |= hit.reshape(ids.shape)
+    return compact(ids, scores, ~bad, N)
+
+
+def compact(ids: np.ndarray, scores: np.ndarray, keep: np.ndarray, N: int):
+    """Move kept entries of each row to the front (stable), pad with -1 / -inf to N columns."""
+    order = np.argsort(~keep, axis=1, kind="stable")[:, :N]
+    ids = np.take_along_axis(ids, order, axis=1).astype(np.int32)
+    scores = np.take_along_axis(scores, order, axis=1).astype(np.float32)
+    kept = np.take_along_axis(keep, order, axis=1)
+    ids[~kept] = -1
+    scores[~kept] = -np.inf
+    if ids.shape[1] < N:
+        pad = N - ids.shape[1]
+        ids = np.pad(ids, ((0, 0), (0, pad)), constant_values=-1)
+        scores = np.pad(scores, ((0, 0), (0, pad)), constant_values=-np.inf)
+    return ids, scores
+
+
+def top_n_excluding(
+    fetch: Callable[[np.ndarray, int], tuple[np.ndarray, np.ndarray]],
+    n_rows: int,
+    N: int,
+    exclude: sp.csr_matrix | None,
+    max_fetch: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Exact top-N after per-row exclusions, fetching more only for rows that came up short.
+
+    `fetch(rows, F)` returns the unfiltered top-F (ids, scores) of those rows. Rows with many
+    exclusions (heavy buyers) are re-fetched with a growing F instead of over-fetching for all.
+    """
+    ids = np.full((n_rows, N), -1, dtype=np.int32)
+    scores = np.full((n_rows, N), -np.inf, dtype=np.float32)
+    if n_rows == 0:
+        return ids, scores
+    has_exclusions = (
+        np.diff(exclude.indptr) > 0 if exclude is not None else np.zeros(n_rows, dtype=bool)
+    )
+    rows = np.arange(n_rows)
+    size = min(2 * N if has_exclusions.any() else N, max_fetch)
+    while len(rows):
+        got_ids, got_scores = fetch(rows, size)
+        got_ids, got_scores = mask_excluded(
+            got_ids, got_scores, exclude[rows] if exclude is not None else None, N
+        )
+        ids[rows], scores[rows] = got_ids, got_scores
+        if size >= max_fetch:
+            break
+        rows = rows[(got_ids < 0).any(axis=1) & has_exclusions[rows]]
+        size = min(size * 4, max_fetch)
+    return ids, scores
+
+
+class Recommender(ABC):
+    """The interface every model and baseline shares (implicit's RecommenderBase, trimmed).
+
+    `source` is the label written in the `source` column of every row the model produces.
+    """
+
+    name: str = "recommender"
+    source: str = "recommender"
+
+    @abstractmethod
+    def fit(self, user_items: sp.csr_matrix) -> Recommender:
+        """Learn from a customers x products confidence matrix."""
+
+    @abstractmethod
+    def recommend(
+        self,
+        userids: np.ndarray,
+        user_items: sp.csr_matrix,
+        N: int = 10,
+        exclude: sp.csr_matrix | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-N (ids, scores) per user; `user_items` and `exclude` rows align with `userids`.
+
+        `exclude` holds per-user items never to return (e.g. already bought).
+        """
+
+    def row_sources(self, userids: np.ndarray) -> np.ndarray:
+        """Which path produced each user's list (one label per user)."""
+        return np.full(len(userids), self.source, dtype=object)
+
+    def explain(
+        self, userid: int, user_items: sp.csr_matrix, itemid: int, N: int = 3
+    ) -> list[Contribution]:
+        """The user's items that contributed most to `itemid`'s score; `user_items` is 1 row."""
+        return []
+
+
+class ImplicitRecommender(Recommender):
+    """Adapter around an implicit model chosen by `ModelConfig.name` (als / bpr / item_knn)."""
+
+    def __init__(self, config: ModelConfig) -> None:
+        self.config = config
+        self.name = config.name
+        self.source = config.name
+        self.model = _new_implicit_model(config)
+
+    @property
+    def is_knn(self) -> bool:
+        return self.config.name == "item_knn"
+
+    def fit(self, user_items: sp.csr_matrix, show_progress: bool = False) -> ImplicitRecommender:
+        # implicit warns and slows down when BLAS runs its own thread pool next to its threads
+        with threadpool_limits(1, "blas"), warnings.catch_warnings():
+            # implicit's own kNN weighting hands itself COO matrices and warns about it
+            warnings.simplefilter("ignore", ParameterWarning)
+            self.model.fit(sp.csr_matrix(user_items, dtype=np.float32), show_progress=show_progress)
+        return self
+
+    def recommend(self, userids, user_items, N=10, exclude=None):
+        userids = np.asarray(userids, dtype=np.int32)
+        if len(userids) == 0:
+            return np.zeros((0, N), np.int32), np.zeros((0, N), np.float32)
+        if self.is_knn:
+            user_items = sp.csr_matrix(user_items, dtype=np.float32)
+
+            def fetch(rows: np.ndarray, size: int):
+                ids, scores = self.model.recommend(
+                    userids[rows], user_items[rows], N=size, filter_already_liked_items=False
+                )
+                return _drop_padding(ids, scores), scores
+
+            return top_n_excluding(fetch, len(userids), N, exclude, self.model.similarity.shape[0])
+        # ALS/BPR read user_items only to filter, so the exclusions go in its place and the
+        # filtering happens inside implicit's own top-k (no over-fetch needed)
+        filter_rows = exclude if exclude is not None else sp.csr_matrix(user_items.shape)
+        with threadpool_limits(1, "blas"):
+            ids, scores = self.model.recommend(
+                userids,
+                sp.csr_matrix(filter_rows, dtype=np.float32),
+                N=min(N, self.model.item_factors.shape[0]),
+                filter_already_liked_items=True,
+            )
+        return mask_excluded(_drop_padding(ids, scores), scores, None, N)
+
+    def explain(self, userid, user_items, itemid, N=3):
+        row = sp.csr_matrix(user_items[0] if user_items.shape[0] > 1 else user_items)
+        if row.nnz == 0:
+            return []
+        if self.config.name == "als":
+            _, top, _ = self.model.explain(0, row, int(itemid), N=N)
+            return [(int(i), float(s)) for i, s in top if s > 0]
+        if self.is_knn:
+            # score(item) = sum_j user[j] * similarity[j, item]; each term is j's contribution
+            items = row.indices
+            contrib = row.data * lookup(self.model.similarity, items, np.full_like(items, itemid))
+        else:
+            # BPR has no closed-form explanation: cosine of item factors, weighted by confidence
+            factors = self.model.item_factors
+            norms = np.linalg.norm(factors, axis=1) + 1e-9
+            items = row.indices
+            cos = factors[items] @ factors[itemid] / (norms[items] * norms[itemid])
+            contrib = row.data * cos
+        best = np.argsort(-contrib)[:N]
+        return [(int(items[b]), float(contrib[b])) for b in best if contrib[b] > 0]
+
+
+def _drop_padding(ids: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """implicit marks filtered or missing entries with score -FLT_MAX (id kept or -1)."""
+    return np.where(np.asarray(scores) <= -np.finfo(np.float32).max / 2, -1, ids)
+
+
+def _new_implicit_model(config: ModelConfig):
+    with threadpool_limits(1, "blas"):  # implicit checks the BLAS pool when a model is built
+        return _implicit_model(config)
+
+
+def _implicit_model(config: ModelConfig):
+    if config.name == "als":
+        return implicit.als.AlternatingLeastSquares(
+            factors=config.factors,
+            regularization=config.regularization,
+            alpha=config.alpha,
+            iterations=config.iterations,
+            num_threads=config.num_threads,
+            random_state=config.random_state,
+            use_gpu=False,
+        )
+    if config.name == "bpr":
+        return implicit.bpr.BayesianPersonalizedRanking(
+            factors=config.factors,
+            learning_rate=config.learning_rate,
+            regularization=config.regularization,
+            iterations=config.bpr_iterations,
+            num_threads=config.num_threads,
+            random_state=config.random_state,
+            use_gpu=False,
+        )
+    if config.name == "item_knn":
+        if config.similarity == "cosine":
+            return implicit.nearest_neighbours.CosineRecommender(
+                K=config.neighbours, num_threads=config.num_threads
+            )
+        return implicit.nearest_neighbours.BM25Recommender(
+            K=config.neighbours,
+            K1=config.knn_bm25_k1,
+            B=config.knn_bm25_b,
+            num_threads=config.num_threads,
+        )
+    raise ValueError(f"unknown recommender model '{config.name}'; use als, bpr or item_knn")
+
+
+def build_model(config: ModelConfig | None = None) -> ImplicitRecommender:
+    """An unfitted implicit model chosen by name, with fixed seed and threads from config."""
+    return ImplicitRecommender(config or ModelConfig())

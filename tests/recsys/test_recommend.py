@@ -1,0 +1,113 @@
+"""Served lists: slots, cold-start paths, top-up, sources, consent, save/load."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from crm_ml.recsys.config import ModelConfig, RecsysConfig, RulesConfig
+from crm_ml.recsys.recommend import RecommendationEngine, fit_engine
+
+from .conftest import CUTOFF, make_world
+
+CONFIG = RecsysConfig(model=ModelConfig(factors=16, iterations=5))
+
+
+@pytest.fixture(scope="module")
+def tables_with_newcomers(world):
+    tables, _ = world
+    tables = dict(tables)
+    newcomers = pd.DataFrame(
+        {
+            "customer_id": pd.Series([f"new{i}" for i in range(4)], dtype="string[pyarrow]"),
+            "signup_ts": [CUTOFF - pd.Timedelta(days=3)] * 4,
+            "marketing_consent": pd.array([True] * 4, dtype="boolean"),
+        }
+    )
+    tables["customers"] = pd.concat([tables["customers"], newcomers], ignore_index=True)
+    return tables
+
+
+@pytest.fixture(scope="module")
+def engine(tables_with_newcomers) -> RecommendationEngine:
+    customers = tables_with_newcomers["customers"]["customer_id"].astype(str)
+    # segment "s0" is big enough to have its own list; newcomers 0-1 are in it
+    segments = pd.Series(np.where(np.arange(len(customers)) % 2 == 0, "s0", "s1"), customers)
+    return fit_engine(tables_with_newcomers, CUTOFF, CONFIG, segments=segments)
+
+
+def test_every_row_says_its_source_and_lists_are_full(engine):
+    recs = engine.recommend(export=False)
+    assert set(recs["source"].astype(str)) <= {"als", "buy_again", "popular", "popular_segment"}
+    sizes = recs.groupby("customer_id", observed=True).size()
+    assert len(sizes) == engine.data.n_users
+    assert (sizes == CONFIG.k).all()
+    assert (
+        recs.groupby("customer_id", observed=True)["rank"]
+        .apply(lambda r: sorted(r) == list(range(1, CONFIG.k + 1)))
+        .all()
+    )
+
+
+def test_buy_again_slots_hold_repeatable_items_the_customer_bought(engine):
+    recs = engine.recommend(export=False)
+    again = recs[recs["source"] == "buy_again"]
+    assert len(again) > 0
+    users = engine.data.customer_index(again["customer_id"].astype(str))
+    items = engine.data.catalogue.product_ids.get_indexer(again["product_id"].astype(str))
+    assert engine.data.catalogue.is_repeatable[items].all()
+    assert (np.asarray(engine.data.purchase_counts[users, items]).ravel() > 0).all()
+    per_customer = again.groupby("customer_id", observed=True).size()
+    assert per_customer.max() <= CONFIG.rules.buy_again_slots
+    main_ranks = recs[recs["source"] != "buy_again"].groupby("customer_id", observed=True)["rank"]
+    last_main = main_ranks.max().reindex(per_customer.index)
+    first_again = again.groupby("customer_id", observed=True)["rank"].min()
+    assert (first_again > last_main).all()  # buy-again sits at the end of the list
+
+
+def test_cold_start_customers_get_segment_or_global_popularity(engine):
+    recs = engine.recommend(["new0", "new1", "new2", "new3"], export=False)
+    sources = recs.groupby("customer_id", observed=True)["source"].agg(lambda s: set(s.astype(str)))
+    assert sources["new0"] == {"popular_segment"}
+    assert sources["new1"] == {"popular_segment"} or sources["new1"] == {"popular"}
+    # newcomers never bought anything sensitive, so no sensitive product is shown to them
+    items = engine.data.catalogue.product_ids.get_indexer(recs["product_id"].astype(str))
+    assert not engine.data.catalogue.is_sensitive[items].any()
+
+
+def test_segment_lists_differ_from_global(engine):
+    recs = engine.recommend(["new0", "new1"], export=False)
+    by = recs.groupby("customer_id", observed=True)["product_id"].agg(lambda s: list(s))
+    assert by["new0"] != by["new1"]
+
+
+def test_short_lists_are_topped_up_from_popularity():
+    tables, _ = make_world(n_customers=200, n_products=120, seed=3)
+    rules = RulesConfig(category_cap=2, overfetch_factor=1.0, overfetch_extra=0)
+    engine = fit_engine(tables, CUTOFF, CONFIG.model_copy(update={"rules": rules}))
+    recs = engine.recommend(export=False)
+    assert (recs.groupby("customer_id", observed=True).size() == CONFIG.k).all()
+    assert recs["source"].astype(str).str.startswith("popular").any()
+    assert not recs.duplicated(["customer_id", "product_id"]).any()
+
+
+def test_export_drops_customers_without_consent(engine, tables_with_newcomers):
+    customers = tables_with_newcomers["customers"]
+    refused = customers.loc[~customers["marketing_consent"].astype(bool), "customer_id"]
+    exported = engine.recommend(export=True)
+    assert len(refused) > 0
+    assert not exported["customer_id"].astype(str).isin(refused.astype(str)).any()
+
+
+def test_unknown_customers_get_no_rows(engine):
+    recs = engine.recommend(["c00001", "not-a-customer"], export=False)
+    assert set(recs["customer_id"].astype(str)) == {"c00001"}
+
+
+def test_save_and_load_give_the_same_lists(engine, tmp_path):
+    path = engine.save(tmp_path / "engine.pkl")
+    again = RecommendationEngine.load(path)
+    pd.testing.assert_frame_equal(
+        engine.recommend(["c00001", "c00002"]), again.recommend(["c00001", "c00002"])
+    )
