@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 import mlflow.pyfunc
 import numpy as np
@@ -17,6 +18,7 @@ from mlflow.exceptions import MlflowException
 
 from crm_ml.tracking.registry import CHAMPION, version_by_alias
 from crm_ml.tracking.schema import signature_kinds, to_signature_frame, validate_input
+from crm_ml.tracking.wrapper import restore_dtypes
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +46,18 @@ class ChampionModel:
     @property
     def feature_names(self) -> list[str]:
         return list(self.kinds)
+
+    @property
+    def python_model(self) -> Any:
+        """The object that was logged (e.g. a crm_ml.models.BinaryModel), for explanations."""
+        return self.pyfunc_model.unwrap_python_model().model
+
+    def prepare(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """`frame` checked against the signature, cut to the features, training dtypes back:
+        what `python_model` was trained on (reason codes need the model's own input)."""
+        validate_input(frame, self.kinds, self.label)
+        wrapper = self.pyfunc_model.unwrap_python_model()
+        return restore_dtypes(to_signature_frame(frame, self.kinds), wrapper.training_dtypes)
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
         """Scores for every row of ``frame``; extra columns are ignored.

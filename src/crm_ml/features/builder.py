@@ -1,0 +1,186 @@
+"""Build the point-in-time customer 360 table as of a cutoff with DuckDB.
+
+One `FeatureEngine` holds one DuckDB connection with the input tables registered once;
+`features(cutoff)` runs the staging steps and every available feature group for that
+cutoff and joins them on customer_id. Every group sees only rows with timestamps strictly
+before the cutoff (the SQL filters on `$cutoff`); the population is the customers who
+signed up before the cutoff.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import pandas as pd
+
+from crm_ml.features.config import SERVICE_TIERS, FeatureConfig
+from crm_ml.features.groups import GROUPS, STAGING, SqlStep, parameters_used
+from crm_ml.features.sources import (
+    RegisteredSources,
+    TablesInput,
+    open_connection,
+    register_sources,
+)
+
+log = logging.getLogger(__name__)
+
+ID_COLUMNS = ("customer_id", "cutoff")
+CATEGORICAL_FEATURES = {"service_tier": list(SERVICE_TIERS)}
+
+
+def as_utc_timestamp(value: str | datetime | pd.Timestamp) -> pd.Timestamp:
+    """A cutoff as a UTC timestamp; naive values are taken to be UTC already."""
+    ts = pd.Timestamp(value)
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
+class FeatureEngine:
+    """A DuckDB session over one set of input tables, reused for many cutoffs.
+
+    `skipped_groups` maps each group that cannot run on this input to the reason.
+    Use as a context manager (or call `close`) to free the connection.
+    """
+
+    def __init__(self, tables_or_dir: TablesInput, config: FeatureConfig | None = None) -> None:
+        self.config = config or FeatureConfig()
+        self.con = open_connection(
+            self.config.duckdb_threads,
+            self.config.duckdb_memory_limit,
+            self.config.duckdb_temp_directory,
+        )
+        self.sources: RegisteredSources = register_sources(self.con, tables_or_dir)
+        self.con.register("sla_targets", self.config.sla_frame())
+        self.export_as_of = self.config.export_as_of or self.sources.export_as_of
+        self.groups: tuple[SqlStep, ...] = ()
+        self.skipped_groups: dict[str, str] = {}
+        for group in GROUPS:
+            missing = group.missing_inputs(self.sources)
+            if missing:
+                self.skipped_groups[group.name] = f"input lacks {', '.join(missing)}"
+            else:
+                self.groups += (group,)
+        for name, reason in self.skipped_groups.items():
+            log.info("feature group %s skipped: %s", name, reason)
+        if not self.sources.has("customers", "consent_updated_ts") and self.export_as_of is None:
+            log.warning(
+                "customers.consent_updated_ts is absent and the export date is unknown: "
+                "marketing_consent is NULL at every cutoff (the export's flag would leak)"
+            )
+
+    def __enter__(self) -> FeatureEngine:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.con.close()
+
+    def parameters(self, cutoff: pd.Timestamp, **extra: Any) -> dict[str, Any]:
+        """Every named parameter the SQL files may use, for one cutoff."""
+        return {
+            "cutoff": cutoff.to_pydatetime(),
+            "core_tier_share": self.config.core_tier_share,
+            "export_as_of": None
+            if self.export_as_of is None
+            else self.export_as_of.to_pydatetime(),
+            "consent_ts_recorded": self.sources.has("customers", "consent_updated_ts"),
+            **extra,
+        }
+
+    def run(self, sql: str, params: dict[str, Any]) -> Any:
+        """Execute `sql` with the subset of `params` it uses."""
+        used = parameters_used(sql)
+        return self.con.execute(sql, {k: v for k, v in params.items() if k in used})
+
+    def materialise(self, name: str, sql: str, params: dict[str, Any]) -> None:
+        self.run(f"CREATE OR REPLACE TEMP TABLE {name} AS\n{sql}", params)
+
+    def stage(
+        self, cutoff: pd.Timestamp, steps: tuple[SqlStep, ...] = STAGING, **extra: Any
+    ) -> dict[str, Any]:
+        """Materialise staging tables for `cutoff`; returns the parameters (plus `extra`)."""
+        params = self.parameters(cutoff, **extra)
+        for step in steps:
+            self.materialise(step.name, step.sql, params)
+        return params
+
+    def features(self, cutoff: str | datetime | pd.Timestamp) -> pd.DataFrame:
+        """One row per customer signed up before `cutoff`: customer_id, cutoff, features.
+
+        `df.attrs["skipped_groups"]` says which groups were skipped and why.
+        """
+        cutoff = as_utc_timestamp(cutoff)
+        params = self.stage(cutoff)
+        for group in self.groups:
+            if group.name != "service_tier":  # already staged
+                self.materialise(f"group_{group.name}", group.sql, params)
+        joins = "\n".join(f"LEFT JOIN {_table_of(g)} USING (customer_id)" for g in self.groups)
+        columns = ", ".join(f"{_table_of(g)}.* EXCLUDE (customer_id)" for g in self.groups)
+        frame = self.con.execute(
+            f"SELECT population.customer_id, {columns} FROM population {joins} "
+            "ORDER BY population.customer_id"
+        ).df()
+        return _finish(frame, cutoff, self.skipped_groups)
+
+
+def _table_of(group: SqlStep) -> str:
+    return "service_tier" if group.name == "service_tier" else f"group_{group.name}"
+
+
+def _finish(frame: pd.DataFrame, cutoff: pd.Timestamp, skipped: dict[str, str]) -> pd.DataFrame:
+    """Model-ready dtypes: ids as strings, numeric features as float64, tiers categorical."""
+    features = [c for c in frame.columns if c != "customer_id"]
+    out = pd.DataFrame(
+        {
+            "customer_id": frame["customer_id"].astype("string[pyarrow]"),
+            "cutoff": pd.Series(cutoff, index=frame.index, dtype="datetime64[ns, UTC]"),
+        }
+    )
+    for column in features:
+        if column in CATEGORICAL_FEATURES:
+            out[column] = pd.Categorical(frame[column], categories=CATEGORICAL_FEATURES[column])
+        else:
+            out[column] = pd.to_numeric(frame[column]).astype("float64")
+    out.attrs["skipped_groups"] = dict(skipped)
+    return out
+
+
+def build_features(
+    tables_or_dir: TablesInput,
+    cutoff: str | datetime | pd.Timestamp,
+    config: FeatureConfig | None = None,
+) -> pd.DataFrame:
+    """The customer 360 feature table as of `cutoff` (see FeatureEngine.features)."""
+    with FeatureEngine(tables_or_dir, config) as engine:
+        return engine.features(cutoff)
+
+
+def write_features(df: pd.DataFrame, out_dir: str | Path = "data/processed") -> Path:
+    """Write a feature table to `<out_dir>/features_<cutoff>.parquet` and return the path.
+
+    Several cutoffs in one frame are written as `features_<first>_<last>.parquet`.
+    """
+    if df.empty:
+        raise ValueError("refusing to write an empty feature table")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    first, last = (
+        pd.Timestamp(c).strftime("%Y%m%d") for c in (df["cutoff"].min(), df["cutoff"].max())
+    )
+    stamp = first if first == last else f"{first}_{last}"
+    path = out / f"features_{stamp}.parquet"
+    tmp = path.with_suffix(".parquet.tmp")
+    df.to_parquet(tmp, index=False)
+    tmp.replace(path)
+    log.info("wrote %d feature rows to %s", len(df), path)
+    return path

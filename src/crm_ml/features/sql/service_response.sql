@@ -1,0 +1,39 @@
+-- Group service_response: first-response time against the service-level target of the
+-- ticket's kind and the customer's service tier, for tickets opened in the last 365 days.
+-- A response counts only when it happened before the cutoff. A ticket still waiting at the
+-- cutoff is already a breach once it has waited longer than its target.
+-- Needs tickets.first_response_ts. Parameters: $cutoff.
+-- Input: population, tickets, service_tier, sla_targets (service_tier, kind, target_minutes).
+WITH timed AS (
+    SELECT
+        t.customer_id,
+        s.target_minutes,
+        CASE
+            WHEN t.first_response_ts < $cutoff
+                THEN (epoch(t.first_response_ts) - epoch(t.opened_ts)) / 60.0
+        END AS response_minutes,
+        (epoch(least(coalesce(t.first_response_ts, $cutoff), $cutoff)) - epoch(t.opened_ts)) / 60.0
+            AS waited_minutes
+    FROM tickets AS t
+    JOIN service_tier AS st USING (customer_id)
+    JOIN sla_targets AS s ON s.service_tier = st.service_tier AND s.kind = t.kind
+    WHERE t.opened_ts < $cutoff AND t.opened_ts >= $cutoff - INTERVAL 365 DAY
+),
+per_customer AS (
+    SELECT
+        customer_id,
+        avg(response_minutes) AS mean_response,
+        avg(response_minutes / target_minutes) AS mean_response_vs_target,
+        count(*) FILTER (WHERE waited_minutes > target_minutes) AS breaches,
+        count(*) AS tickets
+    FROM timed
+    GROUP BY customer_id
+)
+SELECT
+    p.customer_id,
+    c.mean_response AS mean_first_response_minutes_365d,
+    c.mean_response_vs_target AS first_response_vs_target_365d,
+    coalesce(c.breaches, 0) AS sla_breaches_365d,
+    CAST(c.breaches AS DOUBLE) / nullif(c.tickets, 0) AS sla_breach_rate_365d
+FROM population AS p
+LEFT JOIN per_customer AS c USING (customer_id)
