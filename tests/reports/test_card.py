@@ -89,3 +89,18 @@ def test_raw_id_under_another_key_is_not_found(make_run, fabricated, monkeypatch
     monkeypatch.setenv("CRM_ML_PSEUDONYM_KEY", "some-other-key")
     with pytest.raises(CustomerNotFoundError):
         build_customer_card(fabricated.raw[CONSENTING], paths)
+
+
+def test_sample_customer_without_clv_scores_falls_back_to_spend() -> None:
+    from crm_ml.reports.card import sample_customer
+
+    scores = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "c"],
+            "churn_probability": [0.9, 0.5, 0.8],
+            "clv_12m": [float("nan")] * 3,
+            "total_spend_365d": [10.0, 500.0, 100.0],
+            "marketing_consent": [True, True, False],
+        }
+    )
+    assert sample_customer(scores) == "b"

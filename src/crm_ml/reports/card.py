@@ -298,7 +298,11 @@ def write_customer_card(
 
 def sample_customer(scores: pd.DataFrame) -> str:
     """A customer worth showing: the consenting one with the most value at risk."""
-    at_risk = scores["churn_probability"].astype(float) * scores["clv_12m"].astype(float)
+    value = pd.Series(1.0, index=scores.index)
+    for column in ("total_spend_365d", "clv_12m"):  # the later, the better a measure
+        if column in scores and scores[column].notna().any():
+            value = scores[column].astype(float).fillna(0.0)
+    at_risk = scores["churn_probability"].astype(float).fillna(0.0) * value
     if "marketing_consent" in scores:
         consenting = scores["marketing_consent"].astype("boolean").fillna(False).astype(bool)
         if consenting.any():

@@ -1,0 +1,144 @@
+"""Notebook 06's work: compare recommenders on a time split, serve the best one, track it.
+
+Evaluation trains every recommender on interactions before the holdout cutoff and scores
+the purchases of the following horizon; serving refits the best model on everything up to
+the export date and writes the rule-abiding lists of consenting customers to the run's
+scores. The served engine is kept in the run folder for the scoring notebook's offers.
+"""
+
+from __future__ import annotations
+
+import pickle
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from crm_ml.pipeline.config import RunConfig
+from crm_ml.pipeline.data import accepted_as_of, ensure_accepted, raw_source_dir
+from crm_ml.pipeline.paths import RunPaths
+from crm_ml.pipeline.steps.frames import cutoff_plan
+from crm_ml.pipeline.steps.oracle import has_oracle
+from crm_ml.recsys import (
+    RecommendationEngine,
+    RecsysConfig,
+    compare_recommenders,
+    fit_engine,
+    load_true_affinity,
+)
+
+MODELS = ("als", "bpr", "item_knn")
+ENGINE_FILE = "recsys_engine.pkl"
+GATE_METRIC = "served_recall_at_10"
+
+
+@dataclass
+class RecsysOutcome:
+    comparison: pd.DataFrame
+    best_model: str
+    recommendations: pd.DataFrame
+    engine: RecommendationEngine
+    metrics: dict[str, float]
+    figures: dict[str, Any] = field(default_factory=dict)
+    decision: Any = None
+
+
+def load_accepted(paths: RunPaths) -> dict[str, pd.DataFrame]:
+    return {p.stem: pd.read_parquet(p) for p in sorted(paths.accepted.glob("*.parquet"))}
+
+
+def segments_of(paths: RunPaths) -> pd.Series | None:
+    """Each customer's RFM segment (from notebook 02), for segment-aware cold start."""
+    current = paths.features / "current.parquet"
+    if not current.exists():
+        return None
+    frame = pd.read_parquet(current, columns=["customer_id", "rfm_segment"])
+    return frame.set_index("customer_id")["rfm_segment"].astype(str)
+
+
+def _comparison_chart(table: pd.DataFrame) -> Figure:
+    fig = Figure(figsize=(8, 3.6))
+    ax = fig.subplots()
+    table["recall@10"].sort_values().plot.barh(ax=ax, color="#6c8ebf")
+    ax.axvline(
+        table.loc["popular", "recall@10"], color="#b85450", linestyle="--", label="popularity"
+    )
+    ax.set_xlabel("recall@10 on purchases after the cutoff")
+    ax.set_ylabel("")
+    ax.legend(loc="lower right")
+    return fig
+
+
+def run_recommendations(paths: RunPaths, config: RunConfig, track: bool = True) -> RecsysOutcome:
+    ensure_accepted(paths, config)
+    tables = load_accepted(paths)
+    rconfig = RecsysConfig.model_validate(config.recsys)
+    raw_dir = raw_source_dir(config)
+    affinity = load_true_affinity(raw_dir) if has_oracle(raw_dir) else None
+    segments = segments_of(paths)
+    comparison = compare_recommenders(
+        tables,
+        cutoff_plan(paths, config).holdout,
+        horizon_days=int(config.recsys.get("eval_horizon_days", 30)),
+        config=rconfig,
+        models=MODELS,
+        affinity=affinity,
+        segments=segments,
+    )
+    best = max(MODELS, key=lambda m: comparison.loc[m, "recall@10"])
+    served_name = f"served:{best}"
+    serving = rconfig.model_copy(update={"model": rconfig.model.model_copy(update={"name": best})})
+    engine = fit_engine(tables, pd.Timestamp(accepted_as_of(paths)), serving, segments)
+    recommendations = engine.recommend(export=True)
+    recommendations.to_parquet(paths.scores / "recommendations.parquet", index=False)
+    with (paths.root / ENGINE_FILE).open("wb") as fh:
+        pickle.dump(engine, fh)
+    metrics = {
+        "best_recall_at_10": float(comparison.loc[best, "recall@10"]),
+        "served_recall_at_10": float(comparison.loc[served_name, "recall@10"]),
+        "popularity_recall_at_10": float(comparison.loc["popular", "recall@10"]),
+        "recommendation_conversion": float(comparison.loc[served_name, "hit_rate@10"]),
+    }
+    outcome = RecsysOutcome(
+        comparison,
+        best,
+        recommendations,
+        engine,
+        metrics,
+        {"recsys": _comparison_chart(comparison)},
+    )
+    if track:
+        outcome.decision = _track(engine, comparison, metrics, paths.run_id)
+    return outcome
+
+
+def _track(engine, comparison: pd.DataFrame, metrics: dict[str, float], run_name: str):
+    from mlflow import MlflowClient
+
+    from crm_ml.recsys.pyfunc import log_recommender
+    from crm_ml.tracking import configure_tracking, promote_if_better
+    from crm_ml.tracking.registry import register_challenger
+    from crm_ml.tracking.store import ensure_experiment
+
+    configure_tracking()
+    logged = log_recommender(
+        engine, comparison, run_name=run_name, experiment_id=ensure_experiment("recsys")
+    )
+    client = MlflowClient()
+    for name, value in metrics.items():
+        client.log_metric(logged.run_id, name, value)
+    version = register_challenger("recsys", logged.model_uri, run_id=logged.run_id)
+    return promote_if_better(
+        "recsys",
+        version.version,
+        metric=GATE_METRIC,
+        higher_is_better=True,
+        tolerance=0.005,
+        calibration_metric=None,
+    )
+
+
+def load_engine(paths: RunPaths) -> RecommendationEngine:
+    with (paths.root / ENGINE_FILE).open("rb") as fh:
+        return pickle.load(fh)

@@ -1,0 +1,87 @@
+"""Notebook 07's work (and `crm-ml score`'s): score every current customer, offer, drift.
+
+Inside `crm-ml run` a family without a champion yet is scored by this run's challenger,
+with a note in the report; the scheduled refresh (`allow_challenger=False`) insists on
+champions and trains nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from crm_ml.pipeline.config import RunConfig
+from crm_ml.pipeline.paths import RunPaths
+from crm_ml.pipeline.steps.recommend import ENGINE_FILE, load_engine
+from crm_ml.recsys import RecommendationEngine, next_best_offer
+from crm_ml.scoring.champions import scoring_model
+from crm_ml.scoring.score import risk_by_segment, score_customers, score_drift
+
+SCORES = "customer_scores.parquet"
+FEATURES = "customer_features.parquet"
+RECOMMENDATIONS = "recommendations.parquet"
+
+
+@dataclass
+class ScoringOutcome:
+    scores: pd.DataFrame
+    risk_by_segment: pd.DataFrame
+    offers: pd.DataFrame
+    drift: pd.DataFrame | None
+    notes: list[str] = field(default_factory=list)
+    versions: dict[str, str] = field(default_factory=dict)
+
+
+def serving_engine(paths: RunPaths, allow_challenger: bool) -> RecommendationEngine | None:
+    """This run's served engine (notebook 06), else the registered recommender's."""
+    if (paths.root / ENGINE_FILE).exists():
+        return load_engine(paths)
+    found = scoring_model("recsys", allow_challenger)
+    return None if found is None else found.model.pyfunc_model.unwrap_python_model().engine
+
+
+def previous_scores(paths: RunPaths) -> RunPaths | None:
+    from crm_ml.reports.run import find_previous_run
+
+    previous = find_previous_run(paths)
+    return previous if previous and (previous.scores / FEATURES).exists() else None
+
+
+def run_scoring(
+    paths: RunPaths, config: RunConfig, allow_challenger: bool = True, progress: bool = False
+) -> ScoringOutcome:
+    current = pd.read_parquet(paths.features / "current.parquet")
+    result = score_customers(current, allow_challenger=allow_challenger, progress=progress)
+    scores = result.scores
+    engine = serving_engine(paths, allow_challenger)
+    offers = pd.DataFrame(columns=["customer_id", "category", "reason"])
+    if engine is not None:
+        recs_file = paths.scores / RECOMMENDATIONS
+        recs = pd.read_parquet(recs_file) if recs_file.exists() else engine.recommend(export=True)
+        recs.to_parquet(recs_file, index=False)
+        offers = next_best_offer(engine, recs)
+        scores = scores.merge(
+            offers[["customer_id", "category", "reason"]].rename(
+                columns={"category": "next_best_offer", "reason": "offer_reason"}
+            ),
+            on="customer_id",
+            how="left",
+        )
+    scores.to_parquet(paths.scores / SCORES, index=False)
+    numeric = current.select_dtypes("number").assign(
+        customer_id=current["customer_id"], churn_probability=scores["churn_probability"].to_numpy()
+    )
+    numeric.to_parquet(paths.scores / FEATURES, index=False)
+    previous = previous_scores(paths)
+    drift = None
+    if previous is not None:
+        drift = score_drift(pd.read_parquet(previous.scores / FEATURES), numeric, config.psi_alert)
+    return ScoringOutcome(
+        scores=scores,
+        risk_by_segment=risk_by_segment(scores),
+        offers=offers,
+        drift=drift,
+        notes=result.notes,
+        versions=result.versions,
+    )
