@@ -179,11 +179,83 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=_run)
 
 
+def _score(args: argparse.Namespace) -> int:
+    from crm_ml.pipeline.config import parse_overrides
+    from crm_ml.pipeline.refresh import score_refresh
+    from crm_ml.tracking import ModelNotFoundError
+
+    try:
+        result = score_refresh(args.config, parse_overrides(args.param), run_id=args.run_id)
+    except ModelNotFoundError as exc:
+        print(f"crm-ml score: FAILED: {exc}", file=sys.stderr)
+        return 1
+    print(
+        f"score run {result.run_id}: {result.manifest['status']} (models {result.manifest['models']})"
+    )
+    for kind, where in result.manifest.get("published", {}).items():
+        print(f"  {kind}: {where}")
+    return 0
+
+
+def _add_score(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "score",
+        help="scheduled refresh: score the latest exports with the champion models",
+        description="Validate the latest exports, rebuild features, score every customer with "
+        "the registered champions (no training), check drift against the previous run (PSI) "
+        "and publish scores and report. Cron: "
+        "30 2 * * * cd /path/to/crm-ml && .venv/bin/crm-ml score --quiet",
+    )
+    p.add_argument("--config", type=Path, default=Path("configs/retail.yaml"))
+    p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--run-id", help="default: score-<UTC time>-<config name>-<config hash>")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(handler=_score)
+
+
+def _customer_report(args: argparse.Namespace) -> int:
+    import shutil
+
+    from crm_ml.pipeline.paths import RunPaths, project_root
+    from crm_ml.reports import CustomerNotFoundError, write_customer_card
+
+    latest = project_root() / "reports" / "latest"
+    run_id = args.run or (latest.resolve().name if latest.exists() else None)
+    if run_id is None:
+        print("crm-ml customer-report: no published run yet: run `make run` first", file=sys.stderr)
+        return 1
+    paths = RunPaths.for_run(run_id)
+    try:
+        card = write_customer_card(args.customer_id, paths)
+    except CustomerNotFoundError as exc:
+        print(f"crm-ml customer-report: {exc}", file=sys.stderr)
+        return 1
+    published = project_root() / "reports" / run_id / "customers" / card.name
+    published.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(card, published)
+    print(published)
+    return 0
+
+
+def _add_customer_report(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "customer-report",
+        help="write the one-page 360 card of one customer (HTML)",
+        description="CUSTOMER_ID is the pseudonym shown in reports, or the raw id of your "
+        "CRM (pseudonymised with CRM_ML_PSEUDONYM_KEY before the lookup; never shown).",
+    )
+    p.add_argument("customer_id")
+    p.add_argument("--run", help="run id (default: the run reports/latest points at)")
+    p.set_defaults(handler=_customer_report)
+
+
 SUBCOMMANDS: list[Callable[[argparse._SubParsersAction], None]] = [
     _add_validate,
     _add_generate,
     _add_datasets,
     _add_run,
+    _add_score,
+    _add_customer_report,
 ]
 
 

@@ -49,9 +49,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     )
     monkeypatch.setenv(paths.ROOT_ENV, str(root))
     monkeypatch.setenv("CRM_ML_PSEUDONYM_KEY", "test")
-    paths.project_root.cache_clear()
     yield root
-    paths.project_root.cache_clear()
 
 
 @pytest.fixture

@@ -90,6 +90,7 @@ class FeatureEngine:
         return {
             "cutoff": cutoff.to_pydatetime(),
             "core_tier_share": self.config.core_tier_share,
+            "fade_days": self.config.engagement_fade_days,
             "export_as_of": None
             if self.export_as_of is None
             else self.export_as_of.to_pydatetime(),

@@ -409,6 +409,86 @@ _SPECS: tuple[tuple[str, str, str, str], ...] = (
         "Distinct categories the customer asked not to be offered.",
         "excluded {value:.0f} categories",
     ),
+    (
+        "orders_per_day",
+        "purchase_rate",
+        "Purchase orders per day from signup (or the first order if earlier) to the cutoff.",
+        "buys {value:.3f} times a day on average",
+    ),
+    (
+        "expected_orders_since_last_order",
+        "purchase_rate",
+        "Orders the customer's usual rate would have produced since the last order.",
+        "about {value:.1f} orders would be usual since the last one",
+    ),
+    (
+        "events_since_last_order",
+        "engagement_since_order",
+        "Digital events after the last purchase order.",
+        "{value:.0f} visits or views since the last order",
+    ),
+    (
+        "visits_since_last_order",
+        "engagement_since_order",
+        "Sessions and app opens after the last purchase order.",
+        "{value:.0f} sessions or app opens since the last order",
+    ),
+    (
+        "background_events_per_day",
+        "engagement_since_order",
+        "Digital events per day in the year before the last order, not counting the hour "
+        "before each order.",
+        "usually {value:.2f} digital events a day",
+    ),
+    (
+        "expected_events_since_last_order",
+        "engagement_since_order",
+        "Digital events the customer's usual rate would have produced since the last order.",
+        "about {value:.1f} digital events would be usual since the last order",
+    ),
+    (
+        "engagement_silence_score",
+        "engagement_since_order",
+        "Log likelihood ratio of engagement since the last order: usual rate against fading "
+        "(negative = quieter than usual, as when a customer has left).",
+        "engagement since the last order scores {value:+.1f} (negative = fading)",
+    ),
+    (
+        "open_complaints_at_last_order",
+        "service_at_last_order",
+        "Complaints still unresolved when the customer placed the last order.",
+        "{value:.0f} complaints open at the last order",
+    ),
+    (
+        "sla_breaches_before_last_order",
+        "service_at_last_order",
+        "Late first responses (target missed) visible in the 90 days before the last order.",
+        "{value:.0f} late service responses before the last order",
+    ),
+    (
+        "tickets_since_last_order",
+        "service_at_last_order",
+        "Service tickets opened after the last purchase order.",
+        "{value:.0f} service tickets since the last order",
+    ),
+    (
+        "tickets_year_before_last_order",
+        "service_at_last_order",
+        "Service tickets opened in the year before the last purchase order.",
+        "{value:.0f} service tickets in the year before the last order",
+    ),
+    (
+        "contacts_unanswered_since_last_order",
+        "campaigns_since_order",
+        "Campaign contacts (not control) sent after the last order: none was answered.",
+        "{value:.0f} campaigns ignored since the last order",
+    ),
+    (
+        "response_rate_before_last_order",
+        "campaigns_since_order",
+        "Share of contacts in the year before the last order answered by then.",
+        "answered {value:.0%} of campaigns before the last order",
+    ),
 )
 
 CATALOG: dict[str, FeatureSpec] = {name: FeatureSpec(name, *rest) for name, *rest in _SPECS}

@@ -26,6 +26,8 @@ class FeatureConfig:
     export_as_of: when the export was taken; only used to decide whether a consent flag
         with no `consent_updated_ts` column can be trusted at the cutoff (see consent.sql).
         Taken from `manifest.json` or the contract result when not given.
+    engagement_fade_days: time constant (days) of the fading engagement the silence score
+        tests against (engagement_since_order.sql); three weeks suits retail browsing.
     duckdb_threads: worker threads (None = all cores).
     duckdb_memory_limit: DuckDB spills to `duckdb_temp_directory` beyond this; 5 GB leaves
         room under the 8 GB target for the pandas result (about 0.5 GB per million customers).
@@ -33,6 +35,7 @@ class FeatureConfig:
 
     sla_target_minutes: Mapping[str, Mapping[str, float]] = field(default_factory=_default_sla)
     core_tier_share: float = 0.2
+    engagement_fade_days: float = 21.0
     export_as_of: pd.Timestamp | None = None
     duckdb_threads: int | None = None
     duckdb_memory_limit: str = "5GB"
@@ -50,6 +53,11 @@ class FeatureConfig:
                 f"FeatureConfig.sla_target_minutes lacks (tier, kind) targets: {sorted(missing)}; "
                 f"give a target for every tier in {SERVICE_TIERS} and kind in "
                 f"{tuple(TICKET_KIND_SLA_MINUTES)}"
+            )
+        if self.engagement_fade_days <= 0:
+            raise ValueError(
+                "FeatureConfig.engagement_fade_days must be positive, "
+                f"got {self.engagement_fade_days}"
             )
         if not 0.0 < self.core_tier_share < 1.0:
             raise ValueError(

@@ -1,29 +1,13 @@
-"""Where things live: the project root and the folders of one run.
-
-Notebooks run with their own folder as working directory in JupyterLab and with the
-project root under Papermill; resolving every path from the project root makes both work.
-"""
+"""The folders of one run, under the project root (crm_ml.project)."""
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 
-ROOT_ENV = "CRM_ML_ROOT"
+from crm_ml.project import ROOT_ENV, project_root
 
-
-@cache
-def project_root() -> Path:
-    """$CRM_ML_ROOT, else the nearest folder above the working directory with pyproject.toml."""
-    if os.environ.get(ROOT_ENV):
-        return Path(os.environ[ROOT_ENV]).resolve()
-    here = Path.cwd().resolve()
-    for folder in (here, *here.parents):
-        if (folder / "pyproject.toml").exists() and (folder / "src" / "crm_ml").exists():
-            return folder
-    return here
+__all__ = ["ROOT_ENV", "RunPaths", "project_root"]
 
 
 @dataclass(frozen=True)

@@ -109,7 +109,7 @@ def run_pipeline(
         }
         raw_dir = raw_source_dir(config)
         manifest["data"] = {"source": str(raw_dir), "files": fingerprint_folder(raw_dir)}
-        _write_manifest(paths, manifest)
+        write_manifest(paths, manifest)
         try:
             _execute_all(config, paths, config_file, manifest, progress)
         finally:
@@ -117,10 +117,10 @@ def run_pipeline(
             manifest["records"] = {
                 name: rec.get("metrics", {}) for name, rec in read_records(paths).items()
             }
-            _write_manifest(paths, manifest)
-        manifest["published"] = _publish(paths, root, run_id)
+            write_manifest(paths, manifest)
+        manifest["published"] = publish_run(paths, root, run_id)
         manifest["status"] = "succeeded"
-        _write_manifest(paths, manifest)
+        write_manifest(paths, manifest)
     return RunResult(run_id, paths, manifest)
 
 
@@ -159,10 +159,10 @@ def _execute_all(
             manifest.update(status="failed", reason=reason, failed_notebook=str(output))
             raise PipelineError(f"{reason} (executed notebook kept at {output})") from None
         entry.update(status="succeeded", seconds=round(time.perf_counter() - started, 2))
-        _write_manifest(paths, manifest)
+        write_manifest(paths, manifest)
 
 
-def _publish(paths: RunPaths, root: Path, run_id: str) -> dict[str, str]:
+def publish_run(paths: RunPaths, root: Path, run_id: str) -> dict[str, str]:
     published = {}
     if any(paths.scores.iterdir()):
         publish(paths.scores, root / "data" / "scores" / "latest", run_id)
@@ -180,7 +180,7 @@ def _read_manifest(paths: RunPaths) -> dict[str, Any]:
     return json.loads(paths.manifest.read_text()) if paths.manifest.exists() else {}
 
 
-def _write_manifest(paths: RunPaths, manifest: dict[str, Any]) -> None:
+def write_manifest(paths: RunPaths, manifest: dict[str, Any]) -> None:
     tmp = paths.manifest.with_suffix(".tmp")
     tmp.write_text(json.dumps(manifest, indent=2, default=str))
     tmp.replace(paths.manifest)

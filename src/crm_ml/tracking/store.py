@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+from crm_ml.project import project_root
+
 # Opt out of MLflow's usage telemetry before MLflow is imported; an explicit setting wins.
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
@@ -66,19 +68,6 @@ class TrackingConfig:
 
     busy_retries: int = 6
     busy_first_wait_s: float = 0.2
-
-
-def project_root(start: Path | None = None) -> Path:
-    """The nearest folder at or above ``start`` (default: cwd) holding ``pyproject.toml``.
-
-    Notebooks run from ``notebooks/`` and the CLI from anywhere inside the project; all of
-    them must find the same ``experiments/`` folder. Falls back to ``start`` itself.
-    """
-    start = (start or Path.cwd()).resolve()
-    for folder in (start, *start.parents):
-        if (folder / "pyproject.toml").is_file():
-            return folder
-    return start
 
 
 def local_store_uri(root: Path) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pandas as pd
@@ -93,7 +93,9 @@ def run_churn(paths: RunPaths, config: RunConfig, track: bool = True) -> ChurnOu
             metrics=metrics,
             baseline_table=comparison.table,
             figures=figures,
-            gate=GATE,
+            gate=replace(
+                GATE, calibration_bound=float(config.models.get("calibration_bound", 0.02))
+            ),
             run_name=paths.run_id,
         )
     return outcome

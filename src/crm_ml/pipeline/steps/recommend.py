@@ -20,6 +20,7 @@ from crm_ml.pipeline.data import accepted_as_of, ensure_accepted, raw_source_dir
 from crm_ml.pipeline.paths import RunPaths
 from crm_ml.pipeline.steps.frames import cutoff_plan
 from crm_ml.pipeline.steps.oracle import has_oracle
+from crm_ml.pipeline.steps.segments import CURRENT
 from crm_ml.recsys import (
     RecommendationEngine,
     RecsysConfig,
@@ -50,7 +51,7 @@ def load_accepted(paths: RunPaths) -> dict[str, pd.DataFrame]:
 
 def segments_of(paths: RunPaths) -> pd.Series | None:
     """Each customer's RFM segment (from notebook 02), for segment-aware cold start."""
-    current = paths.features / "current.parquet"
+    current = paths.features / CURRENT
     if not current.exists():
         return None
     frame = pd.read_parquet(current, columns=["customer_id", "rfm_segment"])

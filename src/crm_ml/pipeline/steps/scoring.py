@@ -14,6 +14,7 @@ import pandas as pd
 from crm_ml.pipeline.config import RunConfig
 from crm_ml.pipeline.paths import RunPaths
 from crm_ml.pipeline.steps.recommend import ENGINE_FILE, load_engine
+from crm_ml.pipeline.steps.segments import CURRENT
 from crm_ml.recsys import RecommendationEngine, next_best_offer
 from crm_ml.scoring.champions import scoring_model
 from crm_ml.scoring.score import risk_by_segment, score_customers, score_drift
@@ -51,7 +52,7 @@ def previous_scores(paths: RunPaths) -> RunPaths | None:
 def run_scoring(
     paths: RunPaths, config: RunConfig, allow_challenger: bool = True, progress: bool = False
 ) -> ScoringOutcome:
-    current = pd.read_parquet(paths.features / "current.parquet")
+    current = pd.read_parquet(paths.features / CURRENT)
     result = score_customers(current, allow_challenger=allow_challenger, progress=progress)
     scores = result.scores
     engine = serving_engine(paths, allow_challenger)

@@ -24,6 +24,7 @@ from crm_ml.pipeline.paths import RunPaths
 from crm_ml.pipeline.steps.frames import cutoff_plan, feature_config
 
 SLA_WINDOW_DAYS = 365
+CURRENT = "current.parquet"
 
 
 @dataclass
@@ -105,20 +106,32 @@ def _share_chart(table: pd.DataFrame, name: str, title: str) -> Figure:
     return fig
 
 
+def with_segments(features: pd.DataFrame) -> pd.DataFrame:
+    """Features plus each customer's RFM segment and lifecycle stage."""
+    segments = assign_segments(features).drop(columns=["cutoff", "service_tier"], errors="ignore")
+    return features.merge(segments, on="customer_id")
+
+
+def build_current(paths: RunPaths, config: RunConfig) -> pd.DataFrame:
+    """Features and segments of every customer at the export date (what scoring reads)."""
+    ensure_accepted(paths, config)
+    as_of = pd.Timestamp(accepted_as_of(paths))
+    with FeatureEngine(paths.accepted, feature_config(config)) as engine:
+        current = with_segments(engine.features(as_of))
+    current.to_parquet(paths.features / CURRENT, index=False)
+    return current
+
+
 def run_segments(paths: RunPaths, config: RunConfig) -> SegmentsOutcome:
     ensure_accepted(paths, config)
     as_of = pd.Timestamp(accepted_as_of(paths))
     holdout_cutoff = cutoff_plan(paths, config).holdout
     fconfig = feature_config(config)
     with FeatureEngine(paths.accepted, fconfig) as engine:
-        now = engine.features(as_of)
+        current = with_segments(engine.features(as_of))
         then = engine.features(holdout_cutoff)
         labels = compute_labels(engine, holdout_cutoff)
-    current = now.merge(
-        assign_segments(now).drop(columns=["cutoff", "service_tier"], errors="ignore"),
-        on="customer_id",
-    )
-    current.to_parquet(paths.features / "current.parquet", index=False)
+    current.to_parquet(paths.features / CURRENT, index=False)
     summary = segment_summary(then, labels)
     tiers = current.set_index("customer_id")["service_tier"]
     sla = pd.DataFrame()
