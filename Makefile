@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast lint format venv clean-outputs
+.PHONY: run test test-fast lint format venv lab mlflow sample
 
 venv: $(STAMP)
 
@@ -14,8 +14,21 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	@touch $(STAMP)
 
+# the whole pipeline on the default synthetic world: report in reports/latest/report.html
 run: $(STAMP)
+	$(BIN)/crm-ml run --config configs/retail.yaml
+
+# only the data contract on the small hand-made export in data/sample
+sample: $(STAMP)
 	$(BIN)/crm-ml validate data/sample
+
+lab: $(STAMP)
+	$(BIN)/python -m ipykernel install --sys-prefix --name crm-ml --display-name "crm-ml (.venv)"
+	cd notebooks && ../$(BIN)/jupyter lab
+
+mlflow: $(STAMP)
+	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/experiments/mlflow.db \
+		--default-artifact-root $(CURDIR)/experiments/artifacts --port 5000
 
 # pytest exits 5 when it collects no test; that is a failure of the suite, not a pass.
 test: $(STAMP)
