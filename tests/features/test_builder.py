@@ -42,12 +42,15 @@ def test_missing_optional_tables_skip_their_groups(world, cutoff):
     skipped = features.attrs["skipped_groups"]
     expected_skipped = {
         "engagement",
+        "engagement_since_order",
         "service",
         "service_resolution",
         "service_response",
         "service_csat",
+        "service_at_last_order",
         "campaigns",
         "campaign_responses",
+        "campaigns_since_order",
         "nps",
         "exclusions",
     }
@@ -67,6 +70,7 @@ def test_missing_optional_columns_skip_only_groups_needing_them(world, cutoff):
     assert set(skipped) == {
         "service_response",
         "service_csat",
+        "service_at_last_order",
         "basket",
         "channel_mix",
         "demographics",

@@ -398,6 +398,18 @@ _SPECS: tuple[tuple[str, str, str, str], ...] = (
         "last survey answered {value:.0f} days ago",
     ),
     (
+        "nps_mean",
+        "nps",
+        "Mean of every NPS answer before the cutoff.",
+        "average NPS answer {value:.1f}",
+    ),
+    (
+        "nps_answers",
+        "nps",
+        "NPS surveys answered before the cutoff.",
+        "answered {value:.0f} NPS surveys",
+    ),
+    (
         "exclusions_count",
         "exclusions",
         "Negative-feedback records (dismissed or complained-about categories).",
@@ -416,10 +428,23 @@ _SPECS: tuple[tuple[str, str, str, str], ...] = (
         "buys {value:.3f} times a day on average",
     ),
     (
+        "repeat_orders_per_day",
+        "purchase_rate",
+        "Orders per day between the first and the last order, shrunk towards the typical gap.",
+        "buys about every {value:.3f} days^-1 while active",
+    ),
+    (
         "expected_orders_since_last_order",
         "purchase_rate",
-        "Orders the customer's usual rate would have produced since the last order.",
+        "Orders the customer's active-period rate would have produced since the last order.",
         "about {value:.1f} orders would be usual since the last one",
+    ),
+    (
+        "order_silence_score",
+        "purchase_rate",
+        "Log chance of no order since the last one for a customer still buying at their own "
+        "(uncertain) rate; very negative = an unusually long silence.",
+        "the silence since the last order scores {value:.1f} (very negative = unusual)",
     ),
     (
         "events_since_last_order",
@@ -436,8 +461,8 @@ _SPECS: tuple[tuple[str, str, str, str], ...] = (
     (
         "background_events_per_day",
         "engagement_since_order",
-        "Digital events per day in the year before the last order, not counting the hour "
-        "before each order.",
+        "Digital events per day from signup to the last order, not counting the hour before "
+        "each order.",
         "usually {value:.2f} digital events a day",
     ),
     (

@@ -4,9 +4,11 @@
 -- order are browsing that led to it and do not count towards the background rate. The
 -- silence score is the log likelihood ratio "still engaged at the usual rate" against
 -- "engagement fading since the last order with time constant $fade_days days":
---   -r g + S / fade + r fade (1 - exp(-g / fade)), with r the background events per day in
--- the year before the last order, g the days since it and S the summed days from the last
--- order to each later event. Parameters: $cutoff, $fade_days.
+--   -r g + S / fade + r fade (1 - exp(-g / fade)), with r the background events per day
+-- before the last order, g the days since it and S the summed days from the last order to
+-- each later event. The rate uses the whole history from signup to the last order (at least
+-- a week): engagement before the last order is that of a customer still there.
+-- Parameters: $cutoff, $fade_days.
 -- Input: population, events, order_headers.
 WITH last_order AS (
     SELECT customer_id, max(ts) AS last_order_ts
@@ -45,10 +47,7 @@ per_customer AS (
             sum((epoch(ts) - epoch(last_order_ts)) / 86400.0) FILTER (WHERE ts > last_order_ts),
             0
         ) AS days_after_sum,
-        count(*) FILTER (
-            WHERE ts <= last_order_ts AND ts >= last_order_ts - INTERVAL 365 DAY
-                AND NOT leads_an_order
-        ) AS background_before
+        count(*) FILTER (WHERE ts <= last_order_ts AND NOT leads_an_order) AS background_before
     FROM tagged
     GROUP BY customer_id
 ),
@@ -60,8 +59,7 @@ rated AS (
         coalesce(c.visits_after, 0) AS visits_after,
         coalesce(c.days_after_sum, 0) AS days_after_sum,
         coalesce(c.background_before, 0) / greatest(
-            (epoch(l.last_order_ts) - epoch(greatest(p.signup_ts, l.last_order_ts - INTERVAL 365 DAY)))
-                / 86400.0,
+            (epoch(l.last_order_ts) - epoch(least(p.signup_ts, l.last_order_ts))) / 86400.0,
             7.0
         ) AS rate
     FROM last_order AS l

@@ -1,5 +1,6 @@
 -- Group nps: the latest Net Promoter Score answer before the cutoff and its change from
--- the answer before it (positive = happier).
+-- the answer before it (positive = happier). nps_mean averages every answer before the
+-- cutoff: single answers are noisy, the mean says how the customer generally feels.
 -- Parameters: $cutoff. Input: population, surveys.
 WITH ranked AS (
     SELECT
@@ -9,6 +10,11 @@ WITH ranked AS (
         row_number() OVER (PARTITION BY customer_id ORDER BY ts DESC, nps DESC) AS recency_rank
     FROM surveys
     WHERE ts < $cutoff
+),
+overall AS (
+    SELECT customer_id, avg(nps) AS mean_nps, count(*) AS answers
+    FROM ranked
+    GROUP BY customer_id
 ),
 per_customer AS (
     SELECT
@@ -24,6 +30,9 @@ SELECT
     p.customer_id,
     CAST(c.last_nps AS DOUBLE) AS nps_last,
     CAST(c.last_nps - c.previous_nps AS DOUBLE) AS nps_change,
-    (epoch($cutoff) - epoch(c.last_survey_ts)) / 86400.0 AS days_since_last_survey
+    (epoch($cutoff) - epoch(c.last_survey_ts)) / 86400.0 AS days_since_last_survey,
+    CAST(a.mean_nps AS DOUBLE) AS nps_mean,
+    coalesce(a.answers, 0) AS nps_answers
 FROM population AS p
 LEFT JOIN per_customer AS c USING (customer_id)
+LEFT JOIN overall AS a USING (customer_id)

@@ -3,7 +3,8 @@ benchmark of the BG/NBD literature.
 
 CLV here is spend, net of returns, in the label horizon (90 days by default) predicted by
 LightGBM (tweedie) on rolling snapshots. The 12-month figure the report shows is
-`clv_12m = horizon prediction x 365 / horizon_days` (x 4.06 for 90 days): a constant-rate
+`clv_12m = horizon prediction x 12 / horizon months` (x 4 for 90 days, months of 30 days, as
+the scoring layer uses): a constant-rate
 extrapolation without discounting, which overstates the value of customers who will leave
 during the year. It ranks customers; for money forecasts beyond the horizon prefer BG/NBD.
 
@@ -11,21 +12,23 @@ The CDNOW benchmark (Fader, Hardie & Lee 2005) predicts each customer's transact
 holdout weeks 40-78 from calibration weeks 1-39. LightGBM is trained honestly: on pseudo
 snapshots *inside* the calibration weeks (cutoffs at weeks 13-26, targets up to week 39),
 early-stopped on customers held out of those snapshots, so the holdout weeks are never seen
-before the evaluation. Two LightGBM forecasts are reported because per-customer MAE rewards
-the median of the outcome (predicting "no purchase" for everyone scores almost as well as
-BG/NBD on CDNOW):
-- `lightgbm` (the benchmark figure): trained on absolute error (L1) of the weekly rate, a
-  median forecast, judged on the same per-customer MAE; its total is far too low;
-- `lightgbm_mean`: Poisson, boosted from BG/NBD's own expectation at each pseudo cutoff (the
-  BG/NBD forecast is the offset, LightGBM learns a correction from the other features), a
-  mean forecast whose total is comparable with BG/NBD's.
+before the evaluation. Per-customer MAE rewards the median of the outcome (predicting "no
+purchase" for everyone scores almost as well as BG/NBD on CDNOW), so LightGBM is trained on
+the absolute error (L1) of the weekly purchase rate: a median forecast judged on the metric
+it was trained for, while BG/NBD gives conditional means. The table therefore also shows
+RMSE, the total and the "no purchase" forecast: the median forecast's total is far too low,
+and for aggregate forecasts BG/NBD remains the tool. A mean forecast from LightGBM (Poisson,
+boosted from BG/NBD's own expectation at each pseudo cutoff) was tried and was worse than
+BG/NBD on MAE (0.85 vs 0.80) and RMSE: customers at the pseudo cutoffs have 1-26 weeks of
+history, at week 39 they have 27-39, and the correction does not carry over.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import lightgbm as lgb
 import matplotlib
@@ -38,8 +41,11 @@ from matplotlib.figure import Figure
 from crm_ml.datasets.cdnow import STUDY_START, cdnow_calibration_holdout, load_cdnow
 from crm_ml.models import (
     BgNbdBaseline,
+    LeakageConfig,
     LightGBMConfig,
+    SearchConfig,
     SpendModelConfig,
+    SplitConfig,
     TrainingResult,
     compare_to_baselines,
     default_baselines,
@@ -55,21 +61,43 @@ from crm_ml.pipeline.steps.tracked import Gate, flat_metrics, track_and_gate
 from crm_ml.tracking.registry import GateDecision
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 LABEL = "spend"
 TARGET = "label"
-DAYS_PER_YEAR = 365.0
+MONTH_DAYS = 30.0
 COMPARISON_COLUMNS = ["model", "mae", "rmse", "spearman", "total_spend_error"]
 GATE_RELATIVE_TOLERANCE = 0.02  # a challenger may be 2% worse in MAE than the champion
 
 
 def clv_12m_factor(horizon_days: int) -> float:
-    """Horizon spend -> 12-month value (constant rate, no discounting): 365 / horizon."""
-    return DAYS_PER_YEAR / horizon_days
+    """Horizon spend -> 12-month value (constant rate, no discounting): 12 / horizon months."""
+    return 12.0 / (horizon_days / MONTH_DAYS)
+
+
+NESTED_SETTINGS = {
+    "lightgbm": LightGBMConfig,
+    "split": SplitConfig,
+    "leakage": LeakageConfig,
+    "search": SearchConfig,
+}
+
+
+def typed_config(cls: type[T], settings: Mapping[str, Any]) -> T:
+    """A trainer config from a YAML mapping, nested sections (lightgbm: {num_threads: 1})
+    turned into their own dataclasses."""
+    values = {
+        key: NESTED_SETTINGS[key](**value)
+        if key in NESTED_SETTINGS and isinstance(value, Mapping)
+        else tuple(value)
+        if isinstance(value, list)
+        else value
+        for key, value in settings.items()
+    }
+    return cls(**values)
 
 
 def spend_config(config: RunConfig) -> SpendModelConfig:
-    settings = dict(config.models.get("clv", {}))
-    return SpendModelConfig(**settings) if settings else SpendModelConfig()
+    return typed_config(SpendModelConfig, config.models.get("clv", {}))
 
 
 @dataclass
@@ -230,8 +258,8 @@ CDNOW_FEATURES = (
 @dataclass
 class CdnowOutcome:
     table: pd.DataFrame  # model, mae, rmse, spearman, total_predicted, total_error
-    weekly: pd.DataFrame  # week, actual, bg_nbd, lightgbm_mean (spread evenly)
-    predictions: pd.DataFrame  # customer_id, actual, bg_nbd, lightgbm, lightgbm_mean
+    weekly: pd.DataFrame  # week, actual, bg_nbd
+    predictions: pd.DataFrame  # customer_id, actual, bg_nbd, lightgbm
     customers: int
     figure: Figure
     training_rows: int
@@ -297,8 +325,7 @@ def cdnow_pseudo_snapshots(
     tx: pd.DataFrame, cutoffs: tuple[int, ...], end_week: float
 ) -> pd.DataFrame:
     """Training rows from inside the calibration period: features at each pseudo cutoff,
-    `target` = purchase days in [cutoff, end_week), `horizon` in weeks and BG/NBD's own
-    expectation for that horizon (`bg_nbd`)."""
+    `target` = purchase days in [cutoff, end_week) and `horizon` in weeks."""
     frames = []
     for cutoff in cutoffs:
         features = cdnow_features(tx, cutoff)
@@ -306,7 +333,6 @@ def cdnow_pseudo_snapshots(
         features["target"] = window.groupby("customer_id").size().reindex(features.index)
         features["target"] = features["target"].fillna(0.0)
         features["horizon"] = end_week - cutoff
-        features["bg_nbd"] = _bgnbd_expected(features, end_week - cutoff)
         features["cutoff_week"] = cutoff
         frames.append(features.reset_index())
     return pd.concat(frames, ignore_index=True)
@@ -333,26 +359,6 @@ def _fit_median_rate(train: pd.DataFrame, settings: LightGBMConfig) -> lgb.Boost
     )
 
 
-def _fit_mean_correction(train: pd.DataFrame, settings: LightGBMConfig) -> lgb.Booster:
-    """Poisson boosting from log(BG/NBD expectation): the offset carries the horizon and the
-    dropout process, the trees learn what BG/NBD's three statistics miss."""
-    stop = _customer_stop_rows(train["customer_id"], 0.2, settings.seed)
-    X = train[list(CDNOW_FEATURES)].to_numpy(dtype=float)
-    y = train["target"].to_numpy(dtype=float)
-    offset = np.log(np.clip(train["bg_nbd"].to_numpy(dtype=float), 1e-6, None))
-    names = list(CDNOW_FEATURES)
-    fit_set = lgb.Dataset(X[~stop], y[~stop], init_score=offset[~stop], feature_name=names)
-    stop_set = lgb.Dataset(X[stop], y[stop], init_score=offset[stop], reference=fit_set)
-    params = {**settings.params(), "objective": "poisson", "metric": "poisson"}
-    return lgb.train(
-        params,
-        fit_set,
-        num_boost_round=settings.num_boost_round,
-        valid_sets=[stop_set],
-        callbacks=[lgb.early_stopping(settings.early_stopping_rounds, verbose=False)],
-    )
-
-
 def _count_metrics(name: str, actual: np.ndarray, predicted: np.ndarray) -> dict[str, Any]:
     total = float(predicted.sum())
     return {
@@ -375,10 +381,15 @@ def _weekly_actual(tx: pd.DataFrame) -> pd.Series:
 
 def run_cdnow_clv(sample: bool = True, settings: LightGBMConfig | None = None) -> CdnowOutcome:
     """CDNOW, calibration weeks 1-39 / holdout weeks 40-78: per-customer holdout transactions
-    from LightGBM (median and mean forecasts) and BG/NBD, MAE of each on the same customers,
+    from LightGBM (median forecast) and BG/NBD, MAE of each on the same customers,
     and the weekly repeat-transaction forecast against the actual."""
+    # Small data: one thread is as fast and never fights other jobs for the cores.
     settings = settings or LightGBMConfig(
-        learning_rate=0.02, num_leaves=7, min_child_samples=100, early_stopping_rounds=50
+        learning_rate=0.02,
+        num_leaves=7,
+        min_child_samples=100,
+        early_stopping_rounds=50,
+        num_threads=1,
     )
     orders = load_cdnow(sample)["orders"]
     summary = cdnow_calibration_holdout(orders)
@@ -394,13 +405,10 @@ def run_cdnow_clv(sample: bool = True, settings: LightGBMConfig | None = None) -
     X = current[list(CDNOW_FEATURES)].to_numpy(dtype=float)
     median_rate = _fit_median_rate(train, settings)
     lightgbm = np.clip(median_rate.predict(X), 0, None) * HOLDOUT_WEEKS
-    correction = _fit_mean_correction(train, settings)
-    lightgbm_mean = bg_nbd * np.exp(correction.predict(X, raw_score=True))
 
     table = pd.DataFrame(
         [
             _count_metrics("lightgbm", actual, lightgbm),
-            _count_metrics("lightgbm_mean", actual, lightgbm_mean),
             _count_metrics("bg_nbd", actual, bg_nbd),
             _count_metrics("no_purchase", actual, np.zeros_like(actual)),
         ]
@@ -408,24 +416,18 @@ def run_cdnow_clv(sample: bool = True, settings: LightGBMConfig | None = None) -
     weekly_actual = _weekly_actual(tx)
     bg_weekly = BgNbdBaseline(columns=None).forecast_by_period(bg_inputs, HOLDOUT_WEEKS)
     bg_weekly.index = weekly_actual.index
-    flat = pd.Series(lightgbm_mean.sum() / HOLDOUT_WEEKS, index=weekly_actual.index)
-    figure = plot_weekly_forecast(
-        weekly_actual, {"BG/NBD": bg_weekly, "LightGBM mean (total / 39 weeks)": flat}
-    )
+    figure = plot_weekly_forecast(weekly_actual, {"BG/NBD": bg_weekly})
     figure.axes[0].set(
-        title=f"CDNOW weekly repeat transactions, holdout weeks 40-78 ({len(summary):,} customers)",
+        title=f"CDNOW weekly repeat transactions ({len(summary):,} customers)",
         xlabel="week",
     )
-    weekly = pd.DataFrame(
-        {"actual": weekly_actual, "bg_nbd": bg_weekly, "lightgbm_mean": flat}
-    ).reset_index()
+    weekly = pd.DataFrame({"actual": weekly_actual, "bg_nbd": bg_weekly}).reset_index()
     predictions = pd.DataFrame(
         {
             "customer_id": summary.index.astype(str),
             "actual": actual,
             "bg_nbd": bg_nbd,
             "lightgbm": lightgbm,
-            "lightgbm_mean": lightgbm_mean,
         }
     )
     log.info("CDNOW holdout transactions, %d customers:\n%s", len(summary), table.round(4))
