@@ -17,15 +17,20 @@ class ScoringModel:
     note: str | None  # a sentence for the report when this is not a champion
 
 
-def scoring_model(family: str, allow_challenger: bool) -> ScoringModel | None:
+def scoring_model(
+    family: str, allow_challenger: bool, required: bool = True
+) -> ScoringModel | None:
     """The champion of `family`; the challenger when allowed and there is no champion;
-    None when the family has no registered model at all."""
+    None when there is nothing to use and the family is not `required` (else raise)."""
     configure_tracking()
     try:
         return ScoringModel(load_model(family, "champion"), None)
     except ModelNotFoundError:
         if not allow_challenger:
-            raise
+            if required:
+                raise
+            log.warning("no %s champion: its scores are left out of this refresh", family)
+            return None
     try:
         challenger = load_model(family, "challenger")
     except ModelNotFoundError:

@@ -64,10 +64,12 @@ def score_customers(
         ("clv", "clv_12m", CLV_MONTHS_PER_HORIZON),
         ("uplift", "uplift", 1),
     ):
-        found = scoring_model(family, allow_challenger)
+        found = scoring_model(family, allow_challenger, required=False)
         if found is None:
             result.scores[column] = np.nan
-            result.notes.append(f"No {family} model is registered: {column} is not scored.")
+            result.notes.append(
+                f"No usable {family} model (no champion yet): {column} is not scored."
+            )
             continue
         _remember(result, family, found)
         result.scores[column] = np.asarray(found.model.predict(current), dtype=float) * scale

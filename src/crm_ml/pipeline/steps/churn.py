@@ -21,7 +21,12 @@ from crm_ml.models.plots import plot_cumulative_gain, plot_reliability, plot_roc
 from crm_ml.pipeline.config import RunConfig
 from crm_ml.pipeline.data import raw_source_dir
 from crm_ml.pipeline.paths import RunPaths
-from crm_ml.pipeline.steps.frames import feature_columns, holdout, training_frame
+from crm_ml.pipeline.steps.frames import (
+    feature_columns,
+    holdout,
+    training_frame,
+    typed_config,
+)
 from crm_ml.pipeline.steps.oracle import churn_gap_closure, has_oracle
 from crm_ml.pipeline.steps.tracked import Gate, flat_metrics, track_and_gate
 from crm_ml.tracking.registry import GateDecision
@@ -49,8 +54,7 @@ class ChurnOutcome:
 
 
 def model_config(config: RunConfig) -> BinaryModelConfig:
-    settings = dict(config.models.get("churn", {}))
-    return BinaryModelConfig(**settings) if settings else BinaryModelConfig()
+    return typed_config(BinaryModelConfig, config.models.get("churn", {}))
 
 
 def run_churn(paths: RunPaths, config: RunConfig, track: bool = True) -> ChurnOutcome:

@@ -26,9 +26,8 @@ history, at week 39 they have 27-39, and the correction does not carry over.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 import lightgbm as lgb
 import matplotlib
@@ -41,11 +40,8 @@ from matplotlib.figure import Figure
 from crm_ml.datasets.cdnow import STUDY_START, cdnow_calibration_holdout, load_cdnow
 from crm_ml.models import (
     BgNbdBaseline,
-    LeakageConfig,
     LightGBMConfig,
-    SearchConfig,
     SpendModelConfig,
-    SplitConfig,
     TrainingResult,
     compare_to_baselines,
     default_baselines,
@@ -56,12 +52,11 @@ from crm_ml.models.evaluation import decile_calibration_table, mae, rmse, spearm
 from crm_ml.models.plots import plot_weekly_forecast
 from crm_ml.pipeline.config import RunConfig
 from crm_ml.pipeline.paths import RunPaths
-from crm_ml.pipeline.steps.frames import feature_columns, holdout, training_frame
+from crm_ml.pipeline.steps.frames import feature_columns, holdout, training_frame, typed_config
 from crm_ml.pipeline.steps.tracked import Gate, flat_metrics, track_and_gate
 from crm_ml.tracking.registry import GateDecision
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 LABEL = "spend"
 TARGET = "label"
 MONTH_DAYS = 30.0
@@ -72,28 +67,6 @@ GATE_RELATIVE_TOLERANCE = 0.02  # a challenger may be 2% worse in MAE than the c
 def clv_12m_factor(horizon_days: int) -> float:
     """Horizon spend -> 12-month value (constant rate, no discounting): 12 / horizon months."""
     return 12.0 / (horizon_days / MONTH_DAYS)
-
-
-NESTED_SETTINGS = {
-    "lightgbm": LightGBMConfig,
-    "split": SplitConfig,
-    "leakage": LeakageConfig,
-    "search": SearchConfig,
-}
-
-
-def typed_config(cls: type[T], settings: Mapping[str, Any]) -> T:
-    """A trainer config from a YAML mapping, nested sections (lightgbm: {num_threads: 1})
-    turned into their own dataclasses."""
-    values = {
-        key: NESTED_SETTINGS[key](**value)
-        if key in NESTED_SETTINGS and isinstance(value, Mapping)
-        else tuple(value)
-        if isinstance(value, list)
-        else value
-        for key, value in settings.items()
-    }
-    return cls(**values)
 
 
 def spend_config(config: RunConfig) -> SpendModelConfig:

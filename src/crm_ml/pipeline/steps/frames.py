@@ -2,17 +2,41 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pandas as pd
 
 from crm_ml.features import FeatureConfig, build_training_frame, plan_cutoffs
 from crm_ml.features.snapshots import CutoffPlan
+from crm_ml.models import LeakageConfig, LightGBMConfig, SearchConfig, SplitConfig
 from crm_ml.pipeline.config import RunConfig
 from crm_ml.pipeline.data import accepted_as_of, ensure_accepted
 from crm_ml.pipeline.paths import RunPaths
 
 ID_COLUMNS = ("customer_id", "cutoff", "split")
+T = TypeVar("T")
+NESTED_SETTINGS = {
+    "lightgbm": LightGBMConfig,
+    "split": SplitConfig,
+    "leakage": LeakageConfig,
+    "search": SearchConfig,
+}
+
+
+def typed_config(cls: type[T], settings: Mapping[str, Any]) -> T:
+    """A trainer config from a YAML mapping, nested sections (lightgbm: {num_threads: 1})
+    turned into their own dataclasses."""
+    values = {
+        key: NESTED_SETTINGS[key](**value)
+        if key in NESTED_SETTINGS and isinstance(value, Mapping)
+        else tuple(value)
+        if isinstance(value, list)
+        else value
+        for key, value in settings.items()
+    }
+    return cls(**values)
 
 
 def feature_config(config: RunConfig) -> FeatureConfig:

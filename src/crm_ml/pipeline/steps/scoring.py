@@ -38,7 +38,7 @@ def serving_engine(paths: RunPaths, allow_challenger: bool) -> RecommendationEng
     """This run's served engine (notebook 06), else the registered recommender's."""
     if (paths.root / ENGINE_FILE).exists():
         return load_engine(paths)
-    found = scoring_model("recsys", allow_challenger)
+    found = scoring_model("recsys", allow_challenger, required=False)
     return None if found is None else found.model.pyfunc_model.unwrap_python_model().engine
 
 
