@@ -112,7 +112,8 @@ def test_comparison_table_has_every_recommender_and_metric(world):
 def test_synthetic_world_oracle_hook(tmp_path):
     synthetic = pytest.importorskip("crm_ml.datasets.synthetic")
     from crm_ml.contract import load_tables
-    from crm_ml.recsys.evaluation import compare_recommenders, load_true_affinity
+    from crm_ml.pipeline.steps.oracle import load_true_affinity
+    from crm_ml.recsys.evaluation import compare_recommenders
 
     world = synthetic.generate_world(
         tmp_path / "world", customers=3000, months=18, show_progress=False

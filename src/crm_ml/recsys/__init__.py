@@ -24,7 +24,7 @@ from crm_ml.recsys.config import (
     RulesConfig,
     SearchConfig,
 )
-from crm_ml.recsys.evaluation import compare_recommenders, load_true_affinity
+from crm_ml.recsys.evaluation import compare_recommenders
 from crm_ml.recsys.explain import explain_recommendations
 from crm_ml.recsys.interactions import InteractionData, build_interactions, purchases_in_horizon
 from crm_ml.recsys.models import Recommender, build_model
@@ -54,7 +54,6 @@ __all__ = [
     "compare_recommenders",
     "explain_recommendations",
     "fit_engine",
-    "load_true_affinity",
     "next_best_offer",
     "purchases_in_horizon",
     "search_hyperparameters",

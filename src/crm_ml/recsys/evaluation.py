@@ -17,13 +17,11 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from crm_ml.contract.privacy import pseudonymise_ids
 from crm_ml.recsys.baselines import (
     BuyAgainRecommender,
     OracleRecommender,
@@ -306,20 +304,6 @@ def affinity_matrix(affinity: pd.DataFrame, data: InteractionData) -> sp.csr_mat
     spread = (by_cat @ cat.category_onehot().T).tocsr()
     spread.data += tie[spread.indices]
     return spread
-
-
-def load_true_affinity(world_dir: str | Path, key: bytes | None = None) -> pd.DataFrame:
-    """The synthetic world's true customer x category affinity, with pseudonymised ids.
-
-    The generator writes raw customer ids under `<world>/truth/`; the contract loader
-    pseudonymises them, so the truth is keyed the same way (same key) before joining.
-    """
-    path = Path(world_dir) / "truth" / "category_affinity.parquet"
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: no true affinities (is this a synthetic world?)")
-    affinity = pd.read_parquet(path, columns=["customer_id", "category", "affinity"])
-    affinity["customer_id"] = pseudonymise_ids(affinity["customer_id"].astype(str), key=key)
-    return affinity
 
 
 def _train_frame(data: InteractionData) -> pd.DataFrame:

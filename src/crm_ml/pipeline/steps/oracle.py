@@ -58,3 +58,17 @@ def churn_gap_closure(
         "oracle_auc": oracle_auc,
         "oracle_gap_closure": gap_closure(model_auc, recency_auc, oracle_auc),
     }
+
+
+def load_true_affinity(world_dir: str | Path, key: bytes | None = None) -> pd.DataFrame:
+    """The synthetic world's true customer x category affinity, with pseudonymised ids.
+
+    The generator writes raw customer ids under `<world>/truth/`; the contract loader
+    pseudonymises them, so the truth is keyed the same way (same key) before joining.
+    """
+    path = Path(world_dir) / "truth" / "category_affinity.parquet"
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no true affinities (is this a synthetic world?)")
+    affinity = pd.read_parquet(path, columns=["customer_id", "category", "affinity"])
+    affinity["customer_id"] = pseudonymise_ids(affinity["customer_id"].astype(str), key=key)
+    return affinity

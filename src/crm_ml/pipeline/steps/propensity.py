@@ -59,7 +59,6 @@ from crm_ml.pipeline.paths import RunPaths
 from crm_ml.pipeline.steps.clv import typed_config
 from crm_ml.pipeline.steps.frames import cutoff_plan, feature_config, holdout, training_frame
 from crm_ml.pipeline.steps.tracked import Gate, flat_metrics, track_and_gate
-from crm_ml.tracking import configure_tracking, fingerprint_frame, log_model_run, promote_if_better
 from crm_ml.tracking.registry import GateDecision
 
 log = logging.getLogger(__name__)
@@ -217,42 +216,6 @@ def _comparison_row(category: str, table: pd.DataFrame) -> dict[str, Any]:
     }
 
 
-def _log_and_gate(
-    family: str,
-    register_as: str,
-    model: Any,
-    features: pd.DataFrame,
-    params: Mapping[str, Any],
-    metrics: Mapping[str, float],
-    baseline_table: pd.DataFrame,
-    gate: Gate,
-    run_name: str,
-) -> GateDecision:
-    """track_and_gate with a registered name of its own (one model per category)."""
-    configure_tracking()
-    info = log_model_run(
-        family,
-        model,
-        params=params,
-        metrics=metrics,
-        input_example=features,
-        baseline_table=baseline_table,
-        feature_names=list(model.feature_names),
-        data_fingerprint=fingerprint_frame(features),
-        register_as=register_as,
-        run_name=run_name,
-    )
-    return promote_if_better(
-        register_as,
-        info.registered_version,
-        metric=gate.metric,
-        higher_is_better=gate.higher_is_better,
-        tolerance=gate.tolerance,
-        calibration_metric=gate.calibration_metric,
-        calibration_bound=gate.calibration_bound,
-    )
-
-
 @dataclass
 class CategoryPropensity:
     categories: list[str]
@@ -291,16 +254,21 @@ def run_category_propensity(
         rows.append(_comparison_row(category, comparison.table))
         if track:
             features = holdout(frame)[list(result.model.feature_names)]
-            out.decisions[category] = _log_and_gate(
+            _, out.decisions[category] = track_and_gate(
                 "propensity",
-                registry_name(category),
                 result.model,
-                features,
-                {"category": category, "horizon_days": config.horizon_days, **vars(settings)},
-                flat_metrics(result.metrics),
-                comparison.table,
-                PROPENSITY_GATE,
-                f"{paths.run_id}-{category}",
+                features=features,
+                params={
+                    "category": category,
+                    "horizon_days": config.horizon_days,
+                    **vars(settings),
+                },
+                metrics=flat_metrics(result.metrics),
+                baseline_table=comparison.table,
+                figures={},
+                gate=PROPENSITY_GATE,
+                run_name=f"{paths.run_id}-{category}",
+                register_as=registry_name(category),
             )
     out.table = pd.DataFrame(rows)
     return out

@@ -19,14 +19,13 @@ from crm_ml.pipeline.config import RunConfig
 from crm_ml.pipeline.data import accepted_as_of, ensure_accepted, raw_source_dir
 from crm_ml.pipeline.paths import RunPaths
 from crm_ml.pipeline.steps.frames import cutoff_plan
-from crm_ml.pipeline.steps.oracle import has_oracle
+from crm_ml.pipeline.steps.oracle import has_oracle, load_true_affinity
 from crm_ml.pipeline.steps.segments import CURRENT
 from crm_ml.recsys import (
     RecommendationEngine,
     RecsysConfig,
     compare_recommenders,
     fit_engine,
-    load_true_affinity,
 )
 
 MODELS = ("als", "bpr", "item_knn")

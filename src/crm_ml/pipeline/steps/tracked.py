@@ -42,8 +42,13 @@ def track_and_gate(
     figures: dict[str, Any],
     gate: Gate,
     run_name: str,
+    register_as: str | None = None,
 ) -> tuple[RunInfo, GateDecision]:
-    """Log the run (model with signature, metrics, baselines, plots) and apply the gate."""
+    """Log the run (model with signature, metrics, baselines, plots) and apply the gate.
+
+    The model registers as `register_as` (default: the family), e.g. one registered
+    model per category within the propensity family."""
+    register_as = register_as or family
     configure_tracking()
     info = log_model_run(
         family,
@@ -55,11 +60,11 @@ def track_and_gate(
         figures=figures,
         feature_names=list(model.feature_names),
         data_fingerprint=fingerprint_frame(features),
-        register_as=family,
+        register_as=register_as,
         run_name=run_name,
     )
     decision = promote_if_better(
-        family,
+        register_as,
         info.registered_version,
         metric=gate.metric,
         higher_is_better=gate.higher_is_better,
