@@ -328,17 +328,6 @@ def fabricate_run(experiments: Path, run_id: str, values: RunValues) -> RunPaths
                 }
             ),
         )
-        r.table(
-            "risk_by_segment",
-            pd.DataFrame(
-                {
-                    "segment": SEGMENTS,
-                    "customers": [2_100, 6_400, 1_800, 3_300, 6_400],
-                    "mean_churn_probability": [0.05, 0.14, 0.41, 0.17, 0.66],
-                    "high_risk_share": [0.01, 0.08, 0.35, 0.1, 0.7],
-                }
-            ),
-        )
         r.metrics(
             {
                 "holdout_roc_auc": values.holdout_roc_auc,
@@ -422,6 +411,17 @@ def fabricate_run(experiments: Path, run_id: str, values: RunValues) -> RunPaths
         )
         r.figure("recsys", _figure("bars", rng))
     if r := recorder("07_scoring"):
+        r.table(
+            "risk_by_segment",
+            pd.DataFrame(
+                {
+                    "segment": SEGMENTS,
+                    "customers": [2_100, 6_400, 1_800, 3_300, 6_400],
+                    "mean_churn_probability": [0.05, 0.14, 0.41, 0.17, 0.66],
+                    "high_risk_share": [0.01, 0.08, 0.35, 0.1, 0.7],
+                }
+            ),
+        )
         columns = ["churn_probability", "clv_12m", "days_since_last_order", "orders_365d"]
         psi = [0.4 if c in values.drift_alert_columns else 0.03 for c in columns]
         r.table(

@@ -59,6 +59,7 @@ def test_report_shows_people_numbers(report):
     assert "41.0%" in html  # revenue share of the best segment
     assert "High value loyal" in html  # segment codes in words
     assert "Days since the last purchase order." in html  # a driver's plain description
+    assert "Churn risk by segment, riskiest first" in html  # recorded by the scoring notebook
 
 
 def test_missing_sections_say_not_available(report):

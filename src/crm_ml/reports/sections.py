@@ -140,8 +140,17 @@ def churn_section(run: RunData, config: RunConfig) -> Section:
         ),
     ]
     if scores is not None and "churn_probability" in scores:
+        # churn is defined for customers active in the last year; the lapsed are already gone
+        if "lifecycle_stage" in scores:
+            scores = scores[scores["lifecycle_stage"].astype(str) != "churned"]
         probability = scores["churn_probability"].astype(float)
-        stats.append(Stat("Average churn risk", fmt_percent(probability.mean())))
+        stats.append(
+            Stat(
+                "Average churn risk",
+                fmt_percent(probability.mean()),
+                "customers who bought in the last year",
+            )
+        )
         stats.append(
             Stat(
                 "Customers at high risk",
@@ -153,7 +162,7 @@ def churn_section(run: RunData, config: RunConfig) -> Section:
     blocks.append(
         _table(
             run,
-            nb,
+            "07_scoring",
             "risk_by_segment",
             "churn risk by segment",
             "Churn risk by segment, riskiest first",
