@@ -3,7 +3,7 @@
 from crm_ml.pipeline.config import RunConfig, load_config, parse_overrides
 from crm_ml.pipeline.notebook import NotebookContext, notebook_context
 from crm_ml.pipeline.paths import RunPaths, project_root
-from crm_ml.pipeline.record import Recorder, read_metric, read_records, read_table
+from crm_ml.pipeline.record import Recorder, read_records, read_table
 
 __all__ = [
     "NotebookContext",
@@ -14,7 +14,6 @@ __all__ = [
     "notebook_context",
     "parse_overrides",
     "project_root",
-    "read_metric",
     "read_records",
     "read_table",
 ]

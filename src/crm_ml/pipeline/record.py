@@ -86,8 +86,4 @@ def read_table(paths: RunPaths, notebook: str, name: str) -> pd.DataFrame:
     return pd.read_parquet(paths.records / f"{notebook}.{name}.parquet")
 
 
-def read_metric(paths: RunPaths, notebook: str, name: str) -> Any:
-    return read_records(paths)[notebook]["metrics"][name]
-
-
-__all__ = ["Recorder", "read_metric", "read_records", "read_table"]
+__all__ = ["Recorder", "read_records", "read_table"]

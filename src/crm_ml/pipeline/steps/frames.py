@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any, TypeVar
 
 import pandas as pd
@@ -71,9 +70,3 @@ def feature_columns(frame: pd.DataFrame, label: str) -> list[str]:
 
 def holdout(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[frame["split"].astype(str) == "holdout"]
-
-
-def fingerprint(path: Path) -> str:
-    from crm_ml.tracking import fingerprint_files
-
-    return fingerprint_files([path])
