@@ -43,6 +43,11 @@ def row(world) -> pd.Series:
         world["events"],
         [
             {"customer_id": CUSTOMER, "ts": _ts("2023-05-01 12:00"), "event_type": "view"},
+            # around the first order (10:00): 61 minutes before is background; 50 minutes
+            # before (the previous clock hour) and the same instant lead to the order
+            {"customer_id": CUSTOMER, "ts": _ts("2023-03-01 08:59"), "event_type": "view"},
+            {"customer_id": CUSTOMER, "ts": _ts("2023-03-01 09:10"), "event_type": "view"},
+            {"customer_id": CUSTOMER, "ts": _ts("2023-03-01 10:00"), "event_type": "cart_add"},
             # browsing in the hour before the last order led to it: not background
             {"customer_id": CUSTOMER, "ts": _ts("2023-06-01 09:30"), "event_type": "session"},
             {"customer_id": CUSTOMER, "ts": _ts("2023-06-11 10:00"), "event_type": "session"},
@@ -122,7 +127,7 @@ def row(world) -> pd.Series:
 
 def test_engagement_since_the_last_order(row):
     g = (CUTOFF - LAST_ORDER).total_seconds() / 86400
-    rate = 1 / ((LAST_ORDER - SIGNUP).total_seconds() / 86400)  # one background event
+    rate = 2 / ((LAST_ORDER - SIGNUP).total_seconds() / 86400)  # two background events
     summed = 10.0 + 20.0  # events 10 and 20 days after the last order
     fade = 21.0
     score = -rate * g + summed / fade + rate * fade * (1 - math.exp(-g / fade))

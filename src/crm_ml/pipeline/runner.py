@@ -152,6 +152,10 @@ def _execute_all(
                 cwd=str(project_root()),
                 progress_bar=False,
                 log_output=False,
+                # The executed notebook is written once at the end (also on failure), not
+                # after every cell: the per-cell saves were a measurable share of the
+                # orchestration overhead.
+                request_save_on_cell_execute=False,
             )
         except pm.PapermillExecutionError as exc:
             entry.update(status="failed", seconds=round(time.perf_counter() - started, 2))

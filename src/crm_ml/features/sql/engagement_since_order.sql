@@ -16,29 +16,42 @@ WITH last_order AS (
     WHERE is_purchase
     GROUP BY customer_id
 ),
-orders_sorted AS (
-    SELECT customer_id, ts AS order_ts FROM order_headers WHERE is_purchase
-),
-past_events AS (
-    SELECT e.customer_id, e.ts, e.event_type, l.last_order_ts, p.signup_ts
-    FROM events AS e
-    JOIN last_order AS l USING (customer_id)
-    JOIN population AS p USING (customer_id)
-    WHERE e.ts < $cutoff
+-- An event leads an order when a purchase follows it within the hour. Per customer and
+-- clock hour, the last purchase in that hour and the first in the next one decide it, so
+-- the lookup is an equality join on (customer, hour): no sort of the events table.
+purchase_hours AS (
+    SELECT
+        customer_id,
+        hour,
+        max(ts) FILTER (WHERE shift = 0) AS last_in_hour,
+        min(ts) FILTER (WHERE shift = 1) AS first_in_next_hour
+    FROM (
+        SELECT customer_id, ts, CAST(floor(epoch(ts) / 3600) AS BIGINT) - shift AS hour, shift
+        FROM order_headers, (VALUES (0), (1)) AS shifts(shift)
+        WHERE is_purchase
+    )
+    GROUP BY customer_id, hour
 ),
 tagged AS (
     SELECT
-        e.*,
-        coalesce(epoch(o.order_ts) - epoch(e.ts) <= 3600, false) AS leads_an_order
-    FROM past_events AS e
-    ASOF LEFT JOIN orders_sorted AS o
-        ON e.customer_id = o.customer_id AND o.order_ts >= e.ts
+        e.customer_id,
+        e.ts,
+        e.event_type,
+        l.last_order_ts,
+        coalesce(o.last_in_hour >= e.ts, false)
+            OR coalesce(epoch(o.first_in_next_hour) - epoch(e.ts) <= 3600, false)
+            AS leads_an_order
+    FROM events AS e
+    JOIN last_order AS l USING (customer_id)
+    LEFT JOIN purchase_hours AS o
+        ON o.customer_id = e.customer_id
+        AND o.hour = CAST(floor(epoch(e.ts) / 3600) AS BIGINT)
+    WHERE e.ts < $cutoff
 ),
 per_customer AS (
     SELECT
         customer_id,
         any_value(last_order_ts) AS last_order_ts,
-        any_value(signup_ts) AS signup_ts,
         count(*) FILTER (WHERE ts > last_order_ts) AS events_after,
         count(*) FILTER (
             WHERE ts > last_order_ts AND event_type IN ('session', 'app_open')
