@@ -2,29 +2,8 @@
 -- Visits are sessions plus app opens; visits_change_90d compares the last 90 days with the
 -- 90 days before. orders_per_cart_add_90d is the cart-to-order ratio: purchase orders per
 -- cart add in the last 90 days (NULL without cart adds).
--- Parameters: $cutoff. Input: population, events, order_headers.
-WITH per_customer AS (
-    SELECT
-        customer_id,
-        max(ts) AS last_event_ts,
-        count(*) FILTER (WHERE event_type = 'session' AND ts >= $cutoff - INTERVAL 30 DAY) AS sessions_30d,
-        count(*) FILTER (WHERE event_type = 'session' AND ts >= $cutoff - INTERVAL 90 DAY) AS sessions_90d,
-        count(*) FILTER (WHERE event_type = 'app_open' AND ts >= $cutoff - INTERVAL 30 DAY) AS app_opens_30d,
-        count(*) FILTER (WHERE event_type = 'app_open' AND ts >= $cutoff - INTERVAL 90 DAY) AS app_opens_90d,
-        count(*) FILTER (WHERE event_type = 'view' AND ts >= $cutoff - INTERVAL 30 DAY) AS views_30d,
-        count(*) FILTER (WHERE event_type = 'view' AND ts >= $cutoff - INTERVAL 90 DAY) AS views_90d,
-        count(*) FILTER (WHERE event_type = 'search' AND ts >= $cutoff - INTERVAL 90 DAY) AS searches_90d,
-        count(*) FILTER (WHERE event_type = 'cart_add' AND ts >= $cutoff - INTERVAL 30 DAY) AS cart_adds_30d,
-        count(*) FILTER (WHERE event_type = 'cart_add' AND ts >= $cutoff - INTERVAL 90 DAY) AS cart_adds_90d,
-        count(*) FILTER (
-            WHERE event_type IN ('session', 'app_open')
-                AND ts >= $cutoff - INTERVAL 180 DAY AND ts < $cutoff - INTERVAL 90 DAY
-        ) AS visits_prev_90d
-    FROM events
-    WHERE ts < $cutoff
-    GROUP BY customer_id
-),
-orders_90d AS (
+-- Parameters: $cutoff. Input: population, event_activity (staged from events), order_headers.
+WITH orders_90d AS (
     SELECT customer_id, count(*) AS n
     FROM order_headers
     WHERE is_purchase AND ts >= $cutoff - INTERVAL 90 DAY
@@ -45,5 +24,5 @@ SELECT
     (epoch($cutoff) - epoch(e.last_event_ts)) / 86400.0 AS days_since_last_event,
     coalesce(e.sessions_90d + e.app_opens_90d - e.visits_prev_90d, 0) AS visits_change_90d
 FROM population AS p
-LEFT JOIN per_customer AS e USING (customer_id)
+LEFT JOIN event_activity AS e USING (customer_id)
 LEFT JOIN orders_90d AS o USING (customer_id)

@@ -9,75 +9,28 @@
 -- each later event. The rate uses the whole history from signup to the last order (at least
 -- a week): engagement before the last order is that of a customer still there.
 -- Parameters: $cutoff, $fade_days.
--- Input: population, events, order_headers.
+-- Input: population, order_headers, event_activity (staged from events: the counts
+-- relative to the last order and the background events that did not lead an order).
 WITH last_order AS (
     SELECT customer_id, max(ts) AS last_order_ts
     FROM order_headers
     WHERE is_purchase
     GROUP BY customer_id
 ),
--- An event leads an order when a purchase follows it within the hour. Per customer and
--- clock hour, the last purchase in that hour and the first in the next one decide it, so
--- the lookup is an equality join on (customer, hour): no sort of the events table.
-purchase_hours AS (
-    SELECT
-        customer_id,
-        hour,
-        max(ts) FILTER (WHERE shift = 0) AS last_in_hour,
-        min(ts) FILTER (WHERE shift = 1) AS first_in_next_hour
-    FROM (
-        SELECT customer_id, ts, CAST(floor(epoch(ts) / 3600) AS BIGINT) - shift AS hour, shift
-        FROM order_headers, (VALUES (0), (1)) AS shifts(shift)
-        WHERE is_purchase
-    )
-    GROUP BY customer_id, hour
-),
-tagged AS (
-    SELECT
-        e.customer_id,
-        e.ts,
-        e.event_type,
-        l.last_order_ts,
-        coalesce(o.last_in_hour >= e.ts, false)
-            OR coalesce(epoch(o.first_in_next_hour) - epoch(e.ts) <= 3600, false)
-            AS leads_an_order
-    FROM events AS e
-    JOIN last_order AS l USING (customer_id)
-    LEFT JOIN purchase_hours AS o
-        ON o.customer_id = e.customer_id
-        AND o.hour = CAST(floor(epoch(e.ts) / 3600) AS BIGINT)
-    WHERE e.ts < $cutoff
-),
-per_customer AS (
-    SELECT
-        customer_id,
-        any_value(last_order_ts) AS last_order_ts,
-        count(*) FILTER (WHERE ts > last_order_ts) AS events_after,
-        count(*) FILTER (
-            WHERE ts > last_order_ts AND event_type IN ('session', 'app_open')
-        ) AS visits_after,
-        coalesce(
-            sum((epoch(ts) - epoch(last_order_ts)) / 86400.0) FILTER (WHERE ts > last_order_ts),
-            0
-        ) AS days_after_sum,
-        count(*) FILTER (WHERE ts <= last_order_ts AND NOT leads_an_order) AS background_before
-    FROM tagged
-    GROUP BY customer_id
-),
 rated AS (
     SELECT
         l.customer_id,
         (epoch($cutoff) - epoch(l.last_order_ts)) / 86400.0 AS g,
-        coalesce(c.events_after, 0) AS events_after,
-        coalesce(c.visits_after, 0) AS visits_after,
-        coalesce(c.days_after_sum, 0) AS days_after_sum,
-        coalesce(c.background_before, 0) / greatest(
+        coalesce(c.events_after_last_order, 0) AS events_after,
+        coalesce(c.visits_after_last_order, 0) AS visits_after,
+        coalesce(c.days_after_last_order_sum, 0) AS days_after_sum,
+        coalesce(c.background_before_last_order, 0) / greatest(
             (epoch(l.last_order_ts) - epoch(least(p.signup_ts, l.last_order_ts))) / 86400.0,
             7.0
         ) AS rate
     FROM last_order AS l
     JOIN population AS p USING (customer_id)
-    LEFT JOIN per_customer AS c USING (customer_id)
+    LEFT JOIN event_activity AS c USING (customer_id)
 )
 SELECT
     p.customer_id,
