@@ -131,3 +131,25 @@ def test_synthetic_world_oracle_hook(tmp_path):
     assert "oracle" in table.index
     assert table.loc["served:item_knn", "recall@10"] > table.loc["popular", "recall@10"]
     assert table.loc["oracle", "recall@10"] > table.loc["popular", "recall@10"]
+
+
+def test_compare_uses_the_given_model_settings(world, monkeypatch):
+    """A searched config for one model replaces the default settings of that model only."""
+    import crm_ml.recsys.evaluation as evaluation
+    from crm_ml.recsys.config import ModelConfig, RecsysConfig
+
+    from .conftest import CUTOFF
+
+    tables, _ = world
+    built = []
+    real_build = evaluation.build_model
+    monkeypatch.setattr(
+        evaluation, "build_model", lambda settings: built.append(settings) or real_build(settings)
+    )
+    tuned = ModelConfig(name="item_knn", neighbours=7, similarity="cosine")
+    config = RecsysConfig(model=ModelConfig(factors=8, iterations=3))
+    evaluation.compare_recommenders(
+        tables, CUTOFF, 65, config, models=("als", "item_knn"), model_configs={"item_knn": tuned}
+    )
+    assert [(s.name, s.neighbours) for s in built] == [("als", 50), ("item_knn", 7)]
+    assert built[0].factors == 8

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from crm_ml.recsys.config import ModelConfig, RecsysConfig, SearchConfig
-from crm_ml.recsys.tuning import search_hyperparameters
+from crm_ml.recsys.tuning import search_hyperparameters, tune_models
 
 from .conftest import CUTOFF
 
@@ -39,3 +39,37 @@ def test_time_budget_stops_the_search(world):
     config = RecsysConfig(model=ModelConfig(factors=8, iterations=3), search=search)
     result = search_hyperparameters(tables, CUTOFF, config)
     assert len(result.trials) < 50
+
+
+def test_repeated_points_are_scored_once(world, monkeypatch):
+    """item-kNN has six grid points; twelve trials must fit at most six models."""
+    import crm_ml.recsys.tuning as tuning
+
+    tables, _ = world
+    fits = []
+    real_build = tuning.build_model
+
+    def counting_build(settings):
+        fits.append((settings.neighbours, settings.similarity))
+        return real_build(settings)
+
+    monkeypatch.setattr(tuning, "build_model", counting_build)
+    config = RecsysConfig(
+        model=ModelConfig(name="item_knn"),
+        search=SearchConfig(max_trials=12, time_budget_seconds=60, validation_days=45),
+    )
+    result = search_hyperparameters(tables, CUTOFF, config)
+    assert len(result.trials) == 12
+    assert len(fits) == len(set(fits)) <= 6
+    assert result.best.similarity in {"cosine", "bm25"}
+
+
+def test_tune_models_searches_each_model_or_none(world):
+    tables, _ = world
+    search = SearchConfig(max_trials=2, time_budget_seconds=30, validation_days=45)
+    config = RecsysConfig(model=ModelConfig(factors=8, iterations=3), search=search)
+    tuned = tune_models(tables, CUTOFF, config, ("als", "item_knn"))
+    assert set(tuned) == {"als", "item_knn"}
+    assert tuned["item_knn"].best.name == "item_knn" and tuned["als"].best.name == "als"
+    off = config.model_copy(update={"search": search.model_copy(update={"enabled": False})})
+    assert tune_models(tables, CUTOFF, off, ("als",)) == {}

@@ -31,7 +31,7 @@ from crm_ml.recsys.models import Recommender, build_model
 from crm_ml.recsys.nbo import next_best_offer
 from crm_ml.recsys.recommend import RecommendationEngine, assemble_engine, fit_engine
 from crm_ml.recsys.rules import ANALYTICS_RULES, EXPORT_RULES, build_rule_context
-from crm_ml.recsys.tuning import SearchResult, search_hyperparameters
+from crm_ml.recsys.tuning import SearchResult, search_hyperparameters, tune_models
 
 __all__ = [
     "ANALYTICS_RULES",
@@ -57,4 +57,5 @@ __all__ = [
     "next_best_offer",
     "purchases_in_horizon",
     "search_hyperparameters",
+    "tune_models",
 ]

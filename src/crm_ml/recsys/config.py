@@ -66,6 +66,7 @@ class SearchConfig(_Frozen):
     regularization: tuple[float, ...] = (0.01, 0.1, 1.0)
     alpha: tuple[float, ...] = (2.0, 10.0, 40.0)
     neighbours: tuple[int, ...] = (20, 50, 100)
+    similarity: tuple[str, ...] = ("cosine", "bm25")
     learning_rate: tuple[float, ...] = (0.005, 0.01, 0.05)
 
 

@@ -28,7 +28,7 @@ from crm_ml.recsys.baselines import (
     PopularityRecommender,
     buy_again_matrix,
 )
-from crm_ml.recsys.config import ModelName, RecsysConfig
+from crm_ml.recsys.config import ModelConfig, ModelName, RecsysConfig
 from crm_ml.recsys.interactions import (
     InteractionData,
     build_interactions,
@@ -325,8 +325,12 @@ def compare_recommenders(
     ks: tuple[int, ...] = (5, 10, 20),
     affinity: pd.DataFrame | None = None,
     segments: pd.Series | None = None,
+    model_configs: Mapping[str, ModelConfig] | None = None,
 ) -> pd.DataFrame:
     """Train before `cutoff`, test on purchases in the horizon after it; one row per recommender.
+
+    `model_configs` overrides the settings of individual models (e.g. the result of a search
+    on a time-earlier validation window); the others use `config.model` with their name.
 
     Rows: each implicit model, the popularity and buy-again baselines, the oracle (when a true
     `affinity` frame is given) and `served:<best model>` (the full engine: rules, category
@@ -355,8 +359,10 @@ def compare_recommenders(
         results[name]["fit_seconds"] = seconds
         fitted[name] = model
 
+    model_configs = model_configs or {}
     for name in models:
-        run(name, build_model(config.model.model_copy(update={"name": name})), data.user_items)
+        settings = model_configs.get(name) or config.model.model_copy(update={"name": name})
+        run(name, build_model(settings), data.user_items)
     popularity_matrix = recent_purchases(data, config.rules.popularity_window_days)
     run("popular", PopularityRecommender(), popularity_matrix)
     history = buy_again_matrix(

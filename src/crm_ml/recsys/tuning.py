@@ -8,14 +8,15 @@ The chosen config is then refit on everything before `cutoff` by the caller.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import optuna
 import pandas as pd
+from tqdm.auto import tqdm
 
-from crm_ml.recsys.config import ModelConfig, RecsysConfig
+from crm_ml.recsys.config import ModelConfig, ModelName, RecsysConfig
 from crm_ml.recsys.evaluation import (
     DEFAULT_USER_COL,
     ranked_frame,
@@ -30,7 +31,7 @@ log = logging.getLogger(__name__)
 _SPACE = {
     "als": ("factors", "regularization", "alpha"),
     "bpr": ("factors", "regularization", "learning_rate"),
-    "item_knn": ("neighbours",),
+    "item_knn": ("neighbours", "similarity"),
 }
 
 
@@ -61,6 +62,8 @@ def search_hyperparameters(
         log.warning("no purchases in the validation window; keeping the configured model")
         return SearchResult(base, float("nan"), pd.DataFrame())
 
+    scores: dict[tuple, float] = {}
+
     def objective(trial: optuna.Trial) -> float:
         params = {
             name: trial.suggest_categorical(
@@ -68,9 +71,12 @@ def search_hyperparameters(
             )
             for name in _SPACE[base.name]
         }
-        model = build_model(base.model_copy(update=params)).fit(data.user_items)
-        pred = ranked_frame(model, data, users, search.metric_k, context)
-        return recall_at_k(truth, pred, k=search.metric_k)
+        key = tuple(sorted(params.items()))
+        if key not in scores:  # TPE repeats categorical points; a repeat costs nothing
+            model = build_model(base.model_copy(update=params)).fit(data.user_items)
+            pred = ranked_frame(model, data, users, search.metric_k, context)
+            scores[key] = recall_at_k(truth, pred, k=search.metric_k)
+        return scores[key]
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(
@@ -87,3 +93,19 @@ def search_hyperparameters(
         study.best_value,
     )
     return SearchResult(best, float(study.best_value), study.trials_dataframe())
+
+
+def tune_models(
+    tables: Mapping[str, pd.DataFrame],
+    cutoff: pd.Timestamp | str,
+    config: RecsysConfig,
+    models: Sequence[ModelName],
+) -> dict[str, SearchResult]:
+    """One search per model (each with the configured budget); empty when search is off."""
+    if not config.search.enabled:
+        return {}
+    results = {}
+    for name in tqdm(models, desc="recommender search", leave=False):
+        named = config.model_copy(update={"model": config.model.model_copy(update={"name": name})})
+        results[name] = search_hyperparameters(tables, cutoff, named)
+    return results

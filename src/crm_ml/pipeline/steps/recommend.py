@@ -26,6 +26,7 @@ from crm_ml.recsys import (
     RecsysConfig,
     compare_recommenders,
     fit_engine,
+    tune_models,
 )
 
 MODELS = ("als", "bpr", "item_knn")
@@ -77,18 +78,26 @@ def run_recommendations(paths: RunPaths, config: RunConfig, track: bool = True) 
     raw_dir = raw_source_dir(config)
     affinity = load_true_affinity(raw_dir) if has_oracle(raw_dir) else None
     segments = segments_of(paths)
+    holdout_cutoff = cutoff_plan(paths, config).holdout
+    # hyper-parameters chosen on the window just before the holdout cutoff, never on it
+    tuned = {
+        name: found.best
+        for name, found in tune_models(tables, holdout_cutoff, rconfig, MODELS).items()
+    }
     comparison = compare_recommenders(
         tables,
-        cutoff_plan(paths, config).holdout,
+        holdout_cutoff,
         horizon_days=int(config.recsys.get("eval_horizon_days", 30)),
         config=rconfig,
         models=MODELS,
         affinity=affinity,
         segments=segments,
+        model_configs=tuned,
     )
     best = max(MODELS, key=lambda m: comparison.loc[m, "recall@10"])
     served_name = f"served:{best}"
-    serving = rconfig.model_copy(update={"model": rconfig.model.model_copy(update={"name": best})})
+    best_settings = tuned.get(best) or rconfig.model.model_copy(update={"name": best})
+    serving = rconfig.model_copy(update={"model": best_settings})
     engine = fit_engine(tables, pd.Timestamp(accepted_as_of(paths)), serving, segments)
     recommendations = engine.recommend(export=True)
     recommendations.to_parquet(paths.scores / "recommendations.parquet", index=False)
