@@ -28,7 +28,7 @@ from crm_ml.recsys.rules import build_rule_context
 
 log = logging.getLogger(__name__)
 
-_SPACE = {
+SEARCH_SPACE = {
     "als": ("factors", "regularization", "alpha"),
     "bpr": ("factors", "regularization", "learning_rate"),
     "item_knn": ("neighbours", "similarity"),
@@ -69,7 +69,7 @@ def search_hyperparameters(
             name: trial.suggest_categorical(
                 name, sorted({*getattr(search, name), getattr(base, name)})
             )
-            for name in _SPACE[base.name]
+            for name in SEARCH_SPACE[base.name]
         }
         key = tuple(sorted(params.items()))
         if key not in scores:  # TPE repeats categorical points; a repeat costs nothing
@@ -83,7 +83,7 @@ def search_hyperparameters(
         direction="maximize", sampler=optuna.samplers.TPESampler(seed=base.random_state)
     )
     # the configured values go first, so the search can only match or beat them
-    study.enqueue_trial({name: getattr(base, name) for name in _SPACE[base.name]})
+    study.enqueue_trial({name: getattr(base, name) for name in SEARCH_SPACE[base.name]})
     study.optimize(objective, n_trials=search.max_trials, timeout=search.time_budget_seconds)
     best = base.model_copy(update=study.best_params)
     log.info(

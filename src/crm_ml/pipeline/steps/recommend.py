@@ -24,10 +24,12 @@ from crm_ml.pipeline.steps.segments import CURRENT
 from crm_ml.recsys import (
     RecommendationEngine,
     RecsysConfig,
+    SearchResult,
     compare_recommenders,
     fit_engine,
     tune_models,
 )
+from crm_ml.recsys.tuning import SEARCH_SPACE
 
 MODELS = ("als", "bpr", "item_knn")
 ENGINE_FILE = "recsys_engine.pkl"
@@ -43,6 +45,7 @@ class RecsysOutcome:
     metrics: dict[str, float]
     figures: dict[str, Any] = field(default_factory=dict)
     decision: Any = None
+    searched: pd.DataFrame = field(default_factory=pd.DataFrame)  # chosen settings per model
 
 
 def load_accepted(paths: RunPaths) -> dict[str, pd.DataFrame]:
@@ -71,6 +74,15 @@ def _comparison_chart(table: pd.DataFrame) -> Figure:
     return fig
 
 
+def search_table(found: dict[str, SearchResult]) -> pd.DataFrame:
+    """Per model: the searched settings and their recall on the validation window."""
+    rows = []
+    for name, result in found.items():
+        chosen = {p: getattr(result.best, p) for p in SEARCH_SPACE[name]}
+        rows.append({"model": name, "validation_recall": result.best_score, **chosen})
+    return pd.DataFrame(rows)
+
+
 def run_recommendations(paths: RunPaths, config: RunConfig, track: bool = True) -> RecsysOutcome:
     ensure_accepted(paths, config)
     tables = load_accepted(paths)
@@ -80,10 +92,8 @@ def run_recommendations(paths: RunPaths, config: RunConfig, track: bool = True) 
     segments = segments_of(paths)
     holdout_cutoff = cutoff_plan(paths, config).holdout
     # hyper-parameters chosen on the window just before the holdout cutoff, never on it
-    tuned = {
-        name: found.best
-        for name, found in tune_models(tables, holdout_cutoff, rconfig, MODELS).items()
-    }
+    found = tune_models(tables, holdout_cutoff, rconfig, MODELS)
+    tuned = {name: result.best for name, result in found.items()}
     comparison = compare_recommenders(
         tables,
         holdout_cutoff,
@@ -116,6 +126,7 @@ def run_recommendations(paths: RunPaths, config: RunConfig, track: bool = True) 
         engine,
         metrics,
         {"recsys": _comparison_chart(comparison)},
+        searched=search_table(found),
     )
     if track:
         outcome.decision = _track(engine, comparison, metrics, paths.run_id)
