@@ -62,6 +62,27 @@ def test_top_n_excluding_refetches_only_short_rows():
     assert calls == [(2, 6), (1, 10)]
 
 
+def test_top_n_excluding_fetches_in_bounded_chunks(monkeypatch):
+    """Deep fetches are split so rows x size stays under FETCH_CELLS; the result is the same."""
+    import crm_ml.recsys.models as models
+
+    calls = []
+
+    def fetch(rows, size):
+        calls.append((len(rows), size))
+        ids = np.tile(np.arange(size), (len(rows), 1))
+        return ids, -ids.astype(np.float32)
+
+    exclude = sp.csr_matrix((np.ones(8), ([0, 0, 1, 1, 2, 2, 3, 3], [0, 1, 0, 1, 0, 1, 0, 1])))
+    exclude.resize(4, 10)
+    whole, _ = top_n_excluding(fetch, 4, 3, exclude, max_fetch=10)
+    monkeypatch.setattr(models, "FETCH_CELLS", 12)
+    calls.clear()
+    chunked, _ = top_n_excluding(fetch, 4, 3, exclude, max_fetch=10)
+    assert chunked.tolist() == whole.tolist() == [[2, 3, 4]] * 4
+    assert calls == [(2, 6), (2, 6)] and max(r * s for r, s in calls) <= 12
+
+
 def test_baselines_share_the_interface():
     history = sp.csr_matrix(np.array([[0, 3, 1, 0], [0, 0, 0, 0], [2, 2, 2, 0]], np.float32))
     pop = PopularityRecommender().fit(history)

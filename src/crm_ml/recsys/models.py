@@ -45,7 +45,7 @@ def mask_excluded(ids: np.ndarray, scores: np.ndarray, exclude: sp.csr_matrix | 
     scores = np.asarray(scores, dtype=np.float32)
     bad = ids < 0
     if exclude is not None and exclude.nnz:
-        rows = np.repeat(np.arange(ids.shape[0]), ids.shape[1])
+        rows = np.repeat(np.arange(ids.shape[0], dtype=np.int32), ids.shape[1])
         flat = ids.ravel()
         hit = np.zeros(flat.shape, dtype=bool)
         valid = flat >= 0
@@ -67,6 +67,11 @@ def compact(ids: np.ndarray, scores: np.ndarray, keep: np.ndarray, N: int):
         ids = np.pad(ids, ((0, 0), (0, pad)), constant_values=-1)
         scores = np.pad(scores, ((0, 0), (0, pad)), constant_values=-np.inf)
     return ids, scores
+
+
+# candidates (rows x fetch size) held at once by one fetch: bounds the memory of the deep
+# re-fetches that customers with long exclusion lists need (~30 bytes per cell in flight)
+FETCH_CELLS = 2_000_000
 
 
 def top_n_excluding(
@@ -91,14 +96,17 @@ def top_n_excluding(
     rows = np.arange(n_rows)
     size = min(2 * N if has_exclusions.any() else N, max_fetch)
     while len(rows):
-        got_ids, got_scores = fetch(rows, size)
-        got_ids, got_scores = mask_excluded(
-            got_ids, got_scores, exclude[rows] if exclude is not None else None, N
-        )
-        ids[rows], scores[rows] = got_ids, got_scores
+        # deep re-fetches of many rows would hold rows x size candidates at once
+        step = max(1, FETCH_CELLS // size)
+        for start in range(0, len(rows), step):
+            part = rows[start : start + step]
+            got_ids, got_scores = fetch(part, size)
+            ids[part], scores[part] = mask_excluded(
+                got_ids, got_scores, exclude[part] if exclude is not None else None, N
+            )
         if size >= max_fetch:
             break
-        rows = rows[(got_ids < 0).any(axis=1) & has_exclusions[rows]]
+        rows = rows[(ids[rows] < 0).any(axis=1) & has_exclusions[rows]]
         size = min(size * 4, max_fetch)
     return ids, scores
 
