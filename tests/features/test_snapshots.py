@@ -7,7 +7,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crm_ml.features import build_features, build_labels, build_training_frame, plan_cutoffs
+from crm_ml.features import (
+    attach_label,
+    build_features,
+    build_labels,
+    build_snapshots,
+    build_training_frame,
+    plan_cutoffs,
+)
 
 
 @settings(max_examples=200, deadline=None)
@@ -74,3 +81,18 @@ def test_training_frame_accepts_a_mapping_and_checks_time_order(world):
         build_training_frame(world, {"train": ["2023-05-01"], "validation": ["2023-04-01"]})
     with pytest.raises(ValueError, match="unknown split"):
         build_training_frame(world, {"test": ["2023-05-01"]})
+
+
+def test_one_stack_of_snapshots_serves_every_label(world):
+    """Features are computed once; each label keeps its own rows, in time order."""
+    plan = plan_cutoffs("2024-01-01", horizon_days=90, n_train=2)
+    stack = build_snapshots(world, plan)
+    assert "label" not in stack and len(stack) > 0
+    churn = attach_label(world, stack, "churn", horizon_days=90)
+    spend = attach_label(world, stack, "spend", horizon_days=90)
+    assert len(churn) < len(spend) <= len(stack)  # churn is defined for active customers only
+    assert churn["cutoff"].is_monotonic_increasing
+    for label, frame in (("churn", churn), ("spend", spend)):
+        expected = build_training_frame(world, plan, label=label)
+        pd.testing.assert_frame_equal(frame, expected)
+        assert frame.attrs["label"] == label

@@ -18,7 +18,13 @@ from crm_ml.features.labels import (
     compute_labels,
 )
 from crm_ml.features.segments import SegmentConfig, assign_segments, segment_summary
-from crm_ml.features.snapshots import CutoffPlan, build_training_frame, plan_cutoffs
+from crm_ml.features.snapshots import (
+    CutoffPlan,
+    attach_label,
+    build_snapshots,
+    build_training_frame,
+    plan_cutoffs,
+)
 
 __all__ = [
     "CATALOG",
@@ -29,9 +35,11 @@ __all__ = [
     "LabelConfig",
     "SegmentConfig",
     "assign_segments",
+    "attach_label",
     "build_category_labels",
     "build_features",
     "build_labels",
+    "build_snapshots",
     "build_training_frame",
     "compute_category_labels",
     "compute_labels",

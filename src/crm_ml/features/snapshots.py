@@ -96,6 +96,68 @@ def _check_time_order(pairs: list[tuple[pd.Timestamp, str]]) -> None:
             raise ValueError(f"all {earlier} cutoffs must come before every {later} cutoff")
 
 
+def _pairs(
+    cutoffs: CutoffPlan | Mapping[str, Sequence[str | datetime | pd.Timestamp]],
+) -> list[tuple[pd.Timestamp, str]]:
+    """(cutoff, split) pairs of a plan or a mapping split -> cutoffs, checked for time order."""
+    if isinstance(cutoffs, CutoffPlan):
+        return cutoffs.items()
+    unknown = set(cutoffs) - set(SPLITS)
+    if unknown:
+        raise ValueError(f"unknown split(s) {sorted(unknown)}; use {SPLITS}")
+    pairs = [(as_utc_timestamp(c), split) for split, cs in cutoffs.items() for c in cs]
+    _check_time_order(pairs)
+    return pairs
+
+
+def build_snapshots(
+    tables: TablesInput,
+    cutoffs: CutoffPlan | Mapping[str, Sequence[str | datetime | pd.Timestamp]],
+    config: FeatureConfig | None = None,
+) -> pd.DataFrame:
+    """Features at every cutoff, stacked: customer_id, cutoff, split, features...
+
+    Computed once and shared by every label of a run (churn, categories, spend): the
+    features do not depend on the label, only the rows kept do (see `attach_label`).
+    """
+    frames = []
+    with FeatureEngine(tables, config) as engine:
+        for cutoff, split in tqdm(_pairs(cutoffs), desc="snapshots", unit="cutoff"):
+            frame = engine.features(cutoff)
+            frame.insert(2, "split", split)
+            frames.append(frame)
+            log.info("cutoff %s (%s): %d customers", cutoff.date(), split, len(frame))
+        skipped = dict(engine.skipped_groups)
+    out = pd.concat(frames, ignore_index=True)
+    out["split"] = pd.Categorical(out["split"], categories=list(SPLITS))
+    out.attrs = {"skipped_groups": skipped}
+    return out
+
+
+def attach_label(
+    tables: TablesInput,
+    snapshots: pd.DataFrame,
+    label: str = "churn",
+    label_config: LabelConfig | None = None,
+    horizon_days: int | None = None,
+    config: FeatureConfig | None = None,
+) -> pd.DataFrame:
+    """`snapshots` with `label` joined per cutoff; rows where the label is undefined dropped.
+
+    `horizon_days` sets the label horizon when `label_config` is not given.
+    """
+    if label_config is None:
+        label_config = LabelConfig() if horizon_days is None else LabelConfig(horizon_days)
+    frames = []
+    with FeatureEngine(tables, config) as engine:
+        for cutoff, rows in snapshots.groupby("cutoff", sort=True, observed=True):
+            labels = label_series(engine, pd.Timestamp(cutoff), label, label_config)
+            frames.append(rows.join(labels, on="customer_id", how="inner"))
+    out = pd.concat(frames, ignore_index=True)
+    out.attrs = {**snapshots.attrs, "label": label}
+    return out
+
+
 def build_training_frame(
     tables: TablesInput,
     cutoffs: CutoffPlan | Mapping[str, Sequence[str | datetime | pd.Timestamp]],
@@ -103,33 +165,13 @@ def build_training_frame(
     config: FeatureConfig | None = None,
     label_config: LabelConfig | None = None,
 ) -> pd.DataFrame:
-    """Features + `label` + `split`, stacked over the cutoffs, on one DuckDB connection.
+    """Features + `label` + `split`, stacked over the cutoffs.
 
     `label` is "churn", "spend", "campaign_response" or "category:<name>" (see labels.py);
     rows where the label is undefined (inactive customers for churn, customers not
     contacted for campaign response) are dropped. `cutoffs` is a plan or a mapping
     split -> cutoffs. Columns: customer_id, cutoff, split, features..., label.
     """
-    if isinstance(cutoffs, CutoffPlan):
-        label_config = label_config or LabelConfig(horizon_days=cutoffs.horizon_days)
-        pairs = cutoffs.items()
-    else:
-        unknown = set(cutoffs) - set(SPLITS)
-        if unknown:
-            raise ValueError(f"unknown split(s) {sorted(unknown)}; use {SPLITS}")
-        pairs = [(as_utc_timestamp(c), split) for split, cs in cutoffs.items() for c in cs]
-        _check_time_order(pairs)
-    frames = []
-    with FeatureEngine(tables, config) as engine:
-        for cutoff, split in tqdm(pairs, desc="snapshots", unit="cutoff"):
-            features = engine.features(cutoff)
-            labels = label_series(engine, cutoff, label, label_config)
-            frame = features.join(labels, on="customer_id", how="inner")
-            frame.insert(2, "split", split)
-            frames.append(frame)
-            log.info("cutoff %s (%s): %d rows", cutoff.date(), split, len(frame))
-        skipped = dict(engine.skipped_groups)
-    out = pd.concat(frames, ignore_index=True)
-    out["split"] = pd.Categorical(out["split"], categories=list(SPLITS))
-    out.attrs = {"skipped_groups": skipped, "label": label}
-    return out
+    horizon = cutoffs.horizon_days if isinstance(cutoffs, CutoffPlan) else None
+    snapshots = build_snapshots(tables, cutoffs, config)
+    return attach_label(tables, snapshots, label, label_config, horizon, config)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pandas as pd
 
-from crm_ml.features import FeatureConfig, build_training_frame, plan_cutoffs
+from crm_ml.features import FeatureConfig, attach_label, build_snapshots, plan_cutoffs
 from crm_ml.features.snapshots import CutoffPlan
 from crm_ml.models import LeakageConfig, LightGBMConfig, SearchConfig, SplitConfig
 from crm_ml.pipeline.config import RunConfig
@@ -51,17 +52,38 @@ def cutoff_plan(paths: RunPaths, config: RunConfig) -> CutoffPlan:
     )
 
 
+def _cached(path: Path, compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+    """`path` if a previous step wrote it, else `compute()` written there atomically."""
+    if path.exists():
+        return pd.read_parquet(path)
+    frame = compute()
+    tmp = path.with_suffix(".parquet.tmp")
+    frame.to_parquet(tmp, index=False)
+    tmp.replace(path)
+    return frame
+
+
+def snapshots(paths: RunPaths, config: RunConfig) -> pd.DataFrame:
+    """Features at every cutoff of the run's plan, computed once per run and shared by labels."""
+    ensure_accepted(paths, config)
+    return _cached(
+        paths.features / "snapshots.parquet",
+        lambda: build_snapshots(paths.accepted, cutoff_plan(paths, config), feature_config(config)),
+    )
+
+
 def training_frame(paths: RunPaths, config: RunConfig, label: str) -> pd.DataFrame:
     """Features + `label` + split over the run's cutoff plan (cached per label)."""
-    ensure_accepted(paths, config)
-    cache = paths.features / f"training_{label.replace(':', '_')}.parquet"
-    if cache.exists():
-        return pd.read_parquet(cache)
-    frame = build_training_frame(
-        paths.accepted, cutoff_plan(paths, config), label=label, config=feature_config(config)
+    return _cached(
+        paths.features / f"training_{label.replace(':', '_')}.parquet",
+        lambda: attach_label(
+            paths.accepted,
+            snapshots(paths, config),
+            label,
+            horizon_days=config.horizon_days,
+            config=feature_config(config),
+        ),
     )
-    frame.to_parquet(cache, index=False)
-    return frame
 
 
 def feature_columns(frame: pd.DataFrame, label: str) -> list[str]:
