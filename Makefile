@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast lint format venv lab mlflow sample
+.PHONY: run test test-fast lint format venv lab mlflow sample bench bench-quick bench-smoke
 
 venv: $(STAMP)
 
@@ -44,3 +44,13 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+# benchmarks (benchmarks/run_all.py): report in reports/benchmarks/<date>-<profile>.{json,md}
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run_all.py --profile full
+
+bench-quick: $(STAMP)
+	$(BIN)/python benchmarks/run_all.py --profile quick
+
+bench-smoke: $(STAMP)
+	$(BIN)/python benchmarks/run_all.py --profile smoke --out $${BENCH_OUT:-/tmp/crm-ml-bench-smoke}

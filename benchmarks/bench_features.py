@@ -29,6 +29,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from bench_features_data import cached_dataset  # noqa: E402
+from harness import phase, write_json  # noqa: E402
 
 CUTOFF = pd.Timestamp("2023-10-01", tz="UTC")
 TARGET_SECONDS = 90.0
@@ -122,6 +123,7 @@ def main() -> None:
     )
     parser.add_argument("--memory-limit", default="5GB", help="DuckDB memory_limit")
     parser.add_argument("--skip-pandas", action="store_true")
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     parser.add_argument("--run", choices=["duckdb", "pandas"], help=argparse.SUPPRESS)
     parser.add_argument("--data-dir", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -161,6 +163,7 @@ def main() -> None:
             f"{r['customers'] / r['seconds']:>12,.0f} {r['peak_rss_gb']:>8.2f}"
         )
     duck = results["duckdb"]
+    agreement = {}
     verdicts = [
         f"DuckDB whole table {duck['seconds']:.1f}s (< {TARGET_SECONDS:.0f}s: "
         f"{'yes' if duck['seconds'] < TARGET_SECONDS else 'NO'}), peak {duck['peak_rss_gb']:.2f} GB "
@@ -171,6 +174,7 @@ def main() -> None:
         speed = pandas["seconds"] / duck["seconds"]
         memory = pandas["peak_rss_gb"] / duck["peak_rss_gb"]
         columns, worst = compare(data_dir)
+        agreement = {"common_columns": columns, "max_relative_difference": worst}
         verdicts += [
             f"speed-up {speed:.1f}x (target >= 3x: {'yes' if speed >= 3 else 'NO'}); "
             f"pandas/DuckDB peak memory {memory:.2f}x (DuckDB lower: {'yes' if memory > 1 else 'NO'})",
@@ -179,6 +183,24 @@ def main() -> None:
     print("\n".join(verdicts))
     print(
         f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} (a busy machine slows both)"
+    )
+    write_json(
+        args.json,
+        "features",
+        {"customers": args.customers, "orders": args.orders, "events": args.events},
+        variants={
+            engine: phase(
+                r["seconds"],
+                r["cpu_seconds"],
+                input_rows[engine],
+                r["peak_rss_gb"],
+                customers_per_s=r["customers"] / r["seconds"],
+                features=r["features"],
+            )
+            for engine, r in results.items()
+        },
+        agreement=agreement,
+        tables=rows,
     )
 
 

@@ -9,7 +9,7 @@ The acceptance target (issue 3): 1,000,000 customers x 24 months in bounded memo
 from __future__ import annotations
 
 import argparse
-import resource
+import shutil
 import sys
 import tempfile
 import time
@@ -17,11 +17,15 @@ from pathlib import Path
 
 from crm_ml.datasets.synthetic import generate_world
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness import cpu_seconds, peak_rss_gb, phase, write_json
+
+TARGET_GB = 8.0
+
 
 def peak_rss_mb() -> float:
-    """Peak resident memory of this process in MB (ru_maxrss is KB on Linux, bytes on macOS)."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
+    """Peak resident memory of this process in MB."""
+    return peak_rss_gb() * 1024
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,10 +37,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chunk-customers", type=int, default=50_000)
     parser.add_argument("--format", default="parquet", choices=["parquet", "csv"])
     parser.add_argument("--out", type=Path, default=None, help="output dir (default: a temp dir)")
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the world written to the temp dir"
+    )
     args = parser.parse_args(argv)
 
     out = args.out or Path(tempfile.mkdtemp(prefix="crm_ml_world_"))
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), cpu_seconds()
     summary = generate_world(
         out,
         customers=args.customers,
@@ -47,11 +55,13 @@ def main(argv: list[str] | None = None) -> int:
         chunk_customers=args.chunk_customers,
         show_progress=True,
     )
-    wall = time.perf_counter() - started
+    wall, cpu = time.perf_counter() - started, cpu_seconds() - cpu_started
     truth_rows = sum(summary.truth_row_counts.values())
     size_mb = sum(p.stat().st_size for p in out.rglob("*") if p.is_file()) / 1e6
 
-    print(f"world: {args.industry}, {args.customers:,} customers x {args.months} months -> {out}")
+    kept = args.out is not None or args.keep
+    where = out if kept else f"{out} (removed at the end; --keep keeps it)"
+    print(f"world: {args.industry}, {args.customers:,} customers x {args.months} months -> {where}")
     print(f"{'table':<12}{'rows':>14}")
     for table, rows in summary.row_counts.items():
         print(f"{table:<12}{rows:>14,}")
@@ -60,6 +70,19 @@ def main(argv: list[str] | None = None) -> int:
     print(f"rows/s        {summary.total_rows / wall:14,.0f}   (contract tables)")
     print(f"peak RSS      {peak_rss_mb():10.0f} MB")
     print(f"on disk       {size_mb:10.0f} MB")
+    write_json(
+        args.json,
+        "generate",
+        {"customers": args.customers, "months": args.months, "industry": args.industry},
+        variants={
+            "ours": phase(
+                wall, cpu, summary.total_rows, peak_rss_gb(), truth_rows=truth_rows, disk_mb=size_mb
+            )
+        },
+        tables=dict(summary.row_counts),
+    )
+    if not kept:
+        shutil.rmtree(out, ignore_errors=True)  # a 1M world is gigabytes of /tmp
     return 0
 
 

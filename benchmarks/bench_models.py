@@ -12,17 +12,19 @@ from __future__ import annotations
 
 import argparse
 import logging
-import resource
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from crm_ml.models import BinaryModelConfig, LightGBMConfig, reason_codes, train_binary_model
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness import cpu_seconds, peak_rss_gb, phase, write_json
 
-def peak_rss_gb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+TARGET_SCORE_ROWS_PER_S = 50_000
 
 
 def synthetic_snapshots(rows: int, noise_features: int, seed: int) -> pd.DataFrame:
@@ -68,6 +70,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=50_000)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
 
@@ -79,9 +82,10 @@ def main() -> None:
     )
 
     config = BinaryModelConfig(lightgbm=LightGBMConfig(num_threads=args.threads))
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), cpu_seconds()
     result = train_binary_model(frame, "label", config)
     seconds = time.perf_counter() - start
+    train = phase(seconds, cpu_seconds() - cpu_start, len(frame), peak_rss_gb())
     holdout = result.metrics.loc["holdout"]
     print(
         f"train     {len(frame):>10,} rows  {seconds:7.1f} s  {len(frame) / seconds:>10,.0f} rows/s"
@@ -90,7 +94,7 @@ def main() -> None:
     )
 
     features = frame.drop(columns=["label", "split"])
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), cpu_seconds()
     reasons = reason_codes(
         result.model,
         features,
@@ -100,6 +104,7 @@ def main() -> None:
         progress=False,
     )
     seconds = time.perf_counter() - start
+    score = phase(seconds, cpu_seconds() - cpu_start, len(reasons), peak_rss_gb())
     print(
         f"score+why {len(reasons):>10,} rows  {seconds:7.1f} s  "
         f"{len(reasons) / seconds:>10,.0f} rows/s  peak RSS {peak_rss_gb():.2f} GB"
@@ -108,6 +113,18 @@ def main() -> None:
     sample = features.iloc[: min(len(features), 20_000)]
     check = np.abs(reasons["score"].to_numpy()[: len(sample)] - result.model.predict(sample))
     print(f"max |score - model.predict| on {len(sample):,} rows: {check.max():.2e}")
+    write_json(
+        args.json,
+        "models",
+        {"rows": args.rows, "noise_features": args.noise_features, "threads": args.threads},
+        phases={"train": train, "score_with_reasons": score},
+        quality={
+            "holdout_roc_auc": float(holdout["roc_auc"]),
+            "holdout_ece": float(holdout["ece"]),
+            "trees": float(result.model.best_iteration),
+            "max_score_difference": float(check.max()),
+        },
+    )
 
 
 if __name__ == "__main__":
