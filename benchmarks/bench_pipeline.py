@@ -60,6 +60,13 @@ def main() -> None:
 
     overrides = {"data.synthetic.customers": args.customers}
     raw_source_dir(load_config(CONFIG, overrides))  # generate outside the timing
+    from crm_ml.tracking import configure_tracking
+    from crm_ml.tracking.store import ensure_experiment
+
+    configure_tracking()
+    ensure_experiment(
+        "churn"
+    )  # both runs find the sandbox's MLflow store created, not only the second
     stamp = time.strftime("%Y%m%dT%H%M%S")
     start, cpu_start = time.perf_counter(), cpu_seconds(children=True)
     subprocess.run(
