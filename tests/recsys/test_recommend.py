@@ -111,3 +111,10 @@ def test_save_and_load_give_the_same_lists(engine, tmp_path):
     pd.testing.assert_frame_equal(
         engine.recommend(["c00001", "c00002"]), again.recommend(["c00001", "c00002"])
     )
+
+
+def test_lists_do_not_depend_on_the_batch_size(engine):
+    """Batches only bound memory: each customer's list is computed on its own."""
+    whole = engine.recommend(export=False, batch_size=100_000)
+    batched = engine.recommend(export=False, batch_size=7)
+    pd.testing.assert_frame_equal(whole, batched)

@@ -164,7 +164,7 @@ class RecommendationEngine:
         customer_ids: Sequence[str] | pd.Series | None = None,
         k: int | None = None,
         export: bool = True,
-        batch_size: int = 20_000,
+        batch_size: int = 5_000,
         show_progress: bool = False,
     ) -> pd.DataFrame:
         """Top-k rule-abiding recommendations; `export=True` also drops non-consenting customers.
