@@ -2,8 +2,9 @@
 
 A group runs only when every table and column it needs was present in the input; the
 others are reported as skipped with the reason. Staging steps (`population`,
-`order_headers`, `event_activity`, `service_tier`) are materialised first because several
-groups read them (`event_activity` is the single scan of the large events table).
+`order_headers`, `last_order`, `event_activity`, `service_tier`) are materialised first
+because several groups read them (`event_activity` is the single scan of the large events
+table).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ class SqlStep:
 STAGING: tuple[SqlStep, ...] = (
     SqlStep("population", (("customers", ("signup_ts",)),)),
     SqlStep("order_headers", (("orders", ()),)),
+    SqlStep("last_order", (("orders", ()),)),
     SqlStep("event_activity", (("events", ()), ("orders", ()))),
     SqlStep("service_tier", (("orders", ()),)),
 )

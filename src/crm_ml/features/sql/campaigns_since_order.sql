@@ -3,14 +3,8 @@
 -- the last order went unanswered; a customer who usually answers and now ignores several is
 -- likely gone. The response rate counts contacts sent in the year before the last order and
 -- answered before it. Control-group contacts received nothing and are ignored.
--- Needs contacts.responded_ts. Parameters: $cutoff. Input: population, contacts, order_headers.
-WITH last_order AS (
-    SELECT customer_id, max(ts) AS last_order_ts
-    FROM order_headers
-    WHERE is_purchase
-    GROUP BY customer_id
-),
-per_customer AS (
+-- Needs contacts.responded_ts. Parameters: $cutoff. Input: population, contacts, last_order.
+WITH per_customer AS (
     SELECT
         c.customer_id,
         count(*) FILTER (WHERE c.sent_ts > l.last_order_ts) AS contacts_after,

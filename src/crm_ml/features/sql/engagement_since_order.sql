@@ -9,15 +9,9 @@
 -- each later event. The rate uses the whole history from signup to the last order (at least
 -- a week): engagement before the last order is that of a customer still there.
 -- Parameters: $cutoff, $fade_days.
--- Input: population, order_headers, event_activity (staged from events: the counts
+-- Input: population, last_order, event_activity (staged from events: the counts
 -- relative to the last order and the background events that did not lead an order).
-WITH last_order AS (
-    SELECT customer_id, max(ts) AS last_order_ts
-    FROM order_headers
-    WHERE is_purchase
-    GROUP BY customer_id
-),
-rated AS (
+WITH rated AS (
     SELECT
         l.customer_id,
         (epoch($cutoff) - epoch(l.last_order_ts)) / 86400.0 AS g,

@@ -7,14 +7,8 @@
 -- An event leads an order when a purchase follows it within the hour. Per customer and
 -- clock hour, the last purchase in that hour and the first in the next one decide it, so
 -- the lookup is an equality join on (customer, hour): no sort of the events table.
--- Parameters: $cutoff. Input: events, order_headers.
-WITH last_order AS (
-    SELECT customer_id, max(ts) AS last_order_ts
-    FROM order_headers
-    WHERE is_purchase
-    GROUP BY customer_id
-),
-purchase_hours AS (
+-- Parameters: $cutoff. Input: events, order_headers, last_order.
+WITH purchase_hours AS (
     SELECT
         customer_id,
         hour,

@@ -7,14 +7,8 @@
 -- then it is certainly later than the target). Tickets since the last order and the
 -- customer's ticket rate before it mirror the engagement group: a departed customer stops
 -- contacting service too. Needs tickets.first_response_ts and tickets.resolved_ts.
--- Parameters: $cutoff. Input: population, tickets, order_headers, service_tier, sla_targets.
-WITH last_order AS (
-    SELECT customer_id, max(ts) AS last_order_ts
-    FROM order_headers
-    WHERE is_purchase
-    GROUP BY customer_id
-),
-past AS (
+-- Parameters: $cutoff. Input: population, tickets, last_order, service_tier, sla_targets.
+WITH past AS (
     SELECT
         t.customer_id,
         t.kind,
