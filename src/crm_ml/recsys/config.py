@@ -96,3 +96,9 @@ class RecsysConfig(_Frozen):
     search: SearchConfig = SearchConfig()
     rules: RulesConfig = RulesConfig()
     offer: OfferConfig = OfferConfig()
+
+    def for_model(self, name: ModelName, settings: ModelConfig | None = None) -> RecsysConfig:
+        """This config serving model `name`: with `settings` (e.g. searched ones) when given,
+        else the configured model settings under that name."""
+        model = settings or self.model.model_copy(update={"name": name})
+        return self.model_copy(update={"model": model})

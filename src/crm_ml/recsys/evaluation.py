@@ -361,8 +361,11 @@ def compare_recommenders(
 
     model_configs = model_configs or {}
     for name in models:
-        settings = model_configs.get(name) or config.model.model_copy(update={"name": name})
-        run(name, build_model(settings), data.user_items)
+        run(
+            name,
+            build_model(config.for_model(name, model_configs.get(name)).model),
+            data.user_items,
+        )
     popularity_matrix = recent_purchases(data, config.rules.popularity_window_days)
     run("popular", PopularityRecommender(), popularity_matrix)
     history = buy_again_matrix(

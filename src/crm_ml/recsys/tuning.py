@@ -106,6 +106,5 @@ def tune_models(
         return {}
     results = {}
     for name in tqdm(models, desc="recommender search", leave=False):
-        named = config.model_copy(update={"model": config.model.model_copy(update={"name": name})})
-        results[name] = search_hyperparameters(tables, cutoff, named)
+        results[name] = search_hyperparameters(tables, cutoff, config.for_model(name))
     return results
