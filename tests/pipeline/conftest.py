@@ -54,12 +54,17 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
 @pytest.fixture
 def notebooks(project: Path):
-    """Write `NN_name.ipynb` notebooks: ok ones record VALUE and publish, fail ones raise."""
+    """Write `NN_name.ipynb` notebooks: ok ones record VALUE and publish, fail ones raise.
+
+    Any other string value is the notebook's code, verbatim.
+    """
 
     def make(spec: dict[str, str | float]) -> None:
         for name, value in spec.items():
             if value == "fail":
                 body = "raise ValueError('the model did not converge')"
+            elif isinstance(value, str):
+                body = value
             else:
                 body = OK_SOURCE.replace("NAME", repr(name)).replace("VALUE", str(value))
             write_notebook(project / "notebooks" / f"{name}.ipynb", body)

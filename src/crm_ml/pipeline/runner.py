@@ -23,6 +23,7 @@ from tqdm.auto import tqdm
 
 from crm_ml.pipeline.config import RunConfig, load_config
 from crm_ml.pipeline.data import raw_source_dir
+from crm_ml.pipeline.kernels import WarmKernel
 from crm_ml.pipeline.lock import exclusive
 from crm_ml.pipeline.paths import RunPaths, project_root
 from crm_ml.pipeline.publish import point, publish
@@ -132,38 +133,64 @@ def _quiet_papermill() -> None:
 def _execute_all(
     config: RunConfig, paths: RunPaths, config_file: Path, manifest: dict[str, Any], progress: bool
 ) -> None:
+    _quiet_papermill()
+    root = project_root()
+    notebooks = notebook_list(config, root / "notebooks")
+    bar = tqdm(notebooks, desc=f"run {paths.run_id}", unit="notebook", disable=not progress)
+    # Each notebook's kernel is started (and its imports done) while the one before runs.
+    started: list[WarmKernel] = []
+    try:
+        for position, notebook in enumerate(bar):
+            bar.set_postfix_str(notebook.stem)
+            if not started:
+                started.append(WarmKernel(notebook, root))
+            if position + 1 < len(notebooks):
+                started.append(WarmKernel(notebooks[position + 1], root))
+            kernel = started.pop(0)
+            try:
+                _execute_one(notebook, kernel, config_file, paths, manifest)
+            finally:
+                kernel.shutdown()
+    finally:
+        for kernel in started:
+            kernel.shutdown()
+
+
+def _execute_one(
+    notebook: Path,
+    kernel: WarmKernel,
+    config_file: Path,
+    paths: RunPaths,
+    manifest: dict[str, Any],
+) -> None:
     import papermill as pm
 
-    _quiet_papermill()
-    notebooks = notebook_list(config, project_root() / "notebooks")
-    bar = tqdm(notebooks, desc=f"run {paths.run_id}", unit="notebook", disable=not progress)
-    for notebook in bar:
-        bar.set_postfix_str(notebook.stem)
-        output = paths.notebooks / notebook.name
-        output.parent.mkdir(parents=True, exist_ok=True)
-        entry: dict[str, Any] = {"notebook": notebook.name, "output": str(output)}
-        manifest["notebooks"].append(entry)
-        started = time.perf_counter()
-        try:
-            pm.execute_notebook(
-                str(notebook),
-                str(output),
-                parameters={"run_dir": str(paths.root), "config_path": str(config_file)},
-                cwd=str(project_root()),
-                progress_bar=False,
-                log_output=False,
-                # The executed notebook is written once at the end (also on failure), not
-                # after every cell: the per-cell saves were a measurable share of the
-                # orchestration overhead.
-                request_save_on_cell_execute=False,
-            )
-        except pm.PapermillExecutionError as exc:
-            entry.update(status="failed", seconds=round(time.perf_counter() - started, 2))
-            reason = f"{notebook.name} failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}"
-            manifest.update(status="failed", reason=reason, failed_notebook=str(output))
-            raise PipelineError(f"{reason} (executed notebook kept at {output})") from None
-        entry.update(status="succeeded", seconds=round(time.perf_counter() - started, 2))
-        write_manifest(paths, manifest)
+    output = paths.notebooks / notebook.name
+    output.parent.mkdir(parents=True, exist_ok=True)
+    entry: dict[str, Any] = {"notebook": notebook.name, "output": str(output)}
+    manifest["notebooks"].append(entry)
+    started = time.perf_counter()
+    try:
+        pm.execute_notebook(
+            str(notebook),
+            str(output),
+            parameters={"run_dir": str(paths.root), "config_path": str(config_file)},
+            cwd=str(project_root()),
+            progress_bar=False,
+            log_output=False,
+            # The executed notebook is written once at the end (also on failure), not
+            # after every cell: the per-cell saves were a measurable share of the
+            # orchestration overhead.
+            request_save_on_cell_execute=False,
+            km=kernel.manager,
+        )
+    except pm.PapermillExecutionError as exc:
+        entry.update(status="failed", seconds=round(time.perf_counter() - started, 2))
+        reason = f"{notebook.name} failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}"
+        manifest.update(status="failed", reason=reason, failed_notebook=str(output))
+        raise PipelineError(f"{reason} (executed notebook kept at {output})") from None
+    entry.update(status="succeeded", seconds=round(time.perf_counter() - started, 2))
+    write_manifest(paths, manifest)
 
 
 def publish_run(paths: RunPaths, root: Path, run_id: str) -> dict[str, str]:
