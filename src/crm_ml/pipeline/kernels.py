@@ -6,6 +6,11 @@ which was most of the orchestration overhead. The runner starts the next noteboo
 while the current one executes, and the kernel runs the next notebook's own import
 statements at start-up (IPython's `exec_lines`, outside the history, so execution counts
 still start at 1). Each notebook still gets a kernel of its own; only the waiting goes.
+
+Papermill runs a notebook on a given kernel manager but then leaves the kernel and its
+client to the caller; the `warm-kernel` Papermill engine registered here is Papermill's
+nbclient engine that, instead, shuts the kernel down and closes its client at the end, as
+it does for kernels it started itself.
 """
 
 from __future__ import annotations
@@ -13,10 +18,16 @@ from __future__ import annotations
 import ast
 import json
 from pathlib import Path
+from typing import Any
 
 import nbformat
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
+from papermill.clientwrap import PapermillNotebookClient
+from papermill.engines import NBClientEngine, papermill_engines
+from papermill.log import logger
+
+ENGINE = "warm-kernel"
 
 
 def import_lines(notebook: Path) -> list[str]:
@@ -44,9 +55,9 @@ def import_lines(notebook: Path) -> list[str]:
 class WarmKernel:
     """A kernel started now, for `notebook`, that imports what the notebook imports.
 
-    Hand `manager` to Papermill (`km=`) when the notebook's turn comes; Papermill waits
-    until the kernel is ready, i.e. until the imports are done. Call `shutdown` afterwards
-    (Papermill leaves kernels it did not start running).
+    Pass `papermill_kwargs()` to `papermill.execute_notebook` when the notebook's turn
+    comes: Papermill waits until the kernel is ready, i.e. until the imports are done, and
+    stops it at the end. `shutdown` stops a kernel whose notebook will not run.
     """
 
     def __init__(self, notebook: Path, cwd: Path) -> None:
@@ -59,8 +70,46 @@ class WarmKernel:
         ]
         run_sync(self.manager.start_kernel)(cwd=str(cwd), extra_arguments=preload)
 
+    def papermill_kwargs(self) -> dict[str, Any]:
+        return {"engine_name": ENGINE, "km": self.manager}
+
     def shutdown(self) -> None:
-        """Stop the kernel (immediately: its notebook has finished or will not run)."""
+        """Stop the kernel now, if it is still running (its notebook will not run)."""
         if run_sync(self.manager.is_alive)():
             run_sync(self.manager.shutdown_kernel)(now=True)
         run_sync(self.manager.cleanup_resources)()
+
+
+class WarmKernelEngine(NBClientEngine):
+    """Papermill's nbclient engine on a kernel started ahead, which it cleans up at the end."""
+
+    @classmethod
+    def execute_managed_notebook(
+        cls,
+        nb_man: Any,
+        kernel_name: str,
+        log_output: bool = False,
+        stdout_file: Any = None,
+        stderr_file: Any = None,
+        start_timeout: int = 60,
+        execution_timeout: int | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        for unused in ("input_path", "timeout", "startup_timeout"):
+            kwargs.pop(unused, None)
+        client = PapermillNotebookClient(
+            nb_man,
+            kernel_name=kernel_name,
+            log=logger,
+            log_output=log_output,
+            stdout_file=stdout_file,
+            stderr_file=stderr_file,
+            startup_timeout=start_timeout,
+            timeout=execution_timeout,
+            **kwargs,
+        )
+        # nbclient cleans up only kernels it started, unless told to.
+        return client.execute(cleanup_kc=True)
+
+
+papermill_engines.register(ENGINE, WarmKernelEngine)

@@ -16,18 +16,20 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from tqdm.auto import tqdm
 
 from crm_ml.pipeline.config import RunConfig, load_config
 from crm_ml.pipeline.data import raw_source_dir
-from crm_ml.pipeline.kernels import WarmKernel
 from crm_ml.pipeline.lock import exclusive
 from crm_ml.pipeline.paths import RunPaths, project_root
 from crm_ml.pipeline.publish import point, publish
 from crm_ml.pipeline.record import read_records
+
+if TYPE_CHECKING:
+    from crm_ml.pipeline.kernels import WarmKernel
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +135,8 @@ def _quiet_papermill() -> None:
 def _execute_all(
     config: RunConfig, paths: RunPaths, config_file: Path, manifest: dict[str, Any], progress: bool
 ) -> None:
+    from crm_ml.pipeline.kernels import WarmKernel  # imports papermill: only when running
+
     _quiet_papermill()
     root = project_root()
     notebooks = notebook_list(config, root / "notebooks")
@@ -182,7 +186,7 @@ def _execute_one(
             # after every cell: the per-cell saves were a measurable share of the
             # orchestration overhead.
             request_save_on_cell_execute=False,
-            km=kernel.manager,
+            **kernel.papermill_kwargs(),
         )
     except pm.PapermillExecutionError as exc:
         entry.update(status="failed", seconds=round(time.perf_counter() - started, 2))
