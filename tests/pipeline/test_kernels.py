@@ -59,3 +59,11 @@ def test_a_failure_leaves_no_kernel_running(project: Path, notebooks) -> None:
         run_pipeline(project / "configs" / "test.yaml", run_id="bad", progress=False)
     # the failing notebook's kernel and the one started ahead for 02 are both stopped
     assert not _kernel_processes()
+
+
+def test_an_import_that_fails_fails_in_the_notebook_not_at_kernel_start(
+    project: Path, notebooks
+) -> None:
+    notebooks({"01_missing": "import a_module_that_does_not_exist"})
+    with pytest.raises(PipelineError, match=r"01_missing.ipynb failed .*ModuleNotFoundError"):
+        run_pipeline(project / "configs" / "test.yaml", run_id="missing", progress=False)

@@ -61,10 +61,10 @@ class WarmKernel:
     """
 
     def __init__(self, notebook: Path, cwd: Path) -> None:
-        kernel_name = nbformat.read(notebook, as_version=4).metadata.get("kernelspec", {})
-        self.notebook = notebook
-        self.manager = AsyncKernelManager(kernel_name=kernel_name.get("name", "python3"))
-        # One option per line: traitlets appends repeated list options.
+        spec = nbformat.read(notebook, as_version=4).metadata.get("kernelspec", {})
+        self.manager = AsyncKernelManager(kernel_name=spec.get("name", "python3"))
+        # One option per line: traitlets appends repeated list options. An import that fails
+        # here only logs a warning; the notebook then runs it and fails with the real error.
         preload = [
             f"--IPKernelApp.exec_lines={json.dumps(line)}" for line in import_lines(notebook)
         ]
