@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -55,45 +57,11 @@ def test_oracle_is_calibrated_against_simulated_outcomes(oracle: pd.DataFrame) -
     assert abs(alive_gap) < 0.01
 
 
-def _since_last_purchase(
-    oracle: pd.DataFrame, purchases: pd.DataFrame, points: pd.DataFrame, ts: str, days: int | None
-) -> pd.Series:
-    """Whether each oracle row's customer has a point after their last purchase (or in the
-    `days` before the cutoff) and before the cutoff."""
-    flags = []
-    for cutoff, rows in oracle.groupby("cutoff", sort=False):
-        last = purchases[purchases["ts"] < cutoff].groupby("customer_id")["ts"].max()
-        seen = points[points[ts] < cutoff].merge(last.rename("last"), on="customer_id")
-        start = seen["last"] if days is None else cutoff - pd.Timedelta(days=days)
-        hit = set(seen.loc[seen[ts] > start, "customer_id"])
-        flags.append(rows["customer_id"].isin(hit))
-    return pd.concat(flags).reindex(oracle.index)
-
-
 def test_oracle_is_calibrated_within_every_observable_signal(
-    synthetic_world: WorldSummary, oracle: pd.DataFrame, purchases: pd.DataFrame
+    oracle: pd.DataFrame, signal_strata: Callable[[pd.DataFrame], dict[str, pd.Series]]
 ) -> None:
-    """Conditioning on a signal means being calibrated within its strata; a posterior that
-    ignored events, tickets or unanswered campaign contacts would be off in them."""
-    folder = synthetic_world.out_dir
-    events = pd.read_parquet(folder / "events.parquet", columns=["customer_id", "ts"])
-    tickets = pd.read_parquet(folder / "tickets.parquet", columns=["customer_id", "opened_ts"])
-    contacts = pd.read_parquet(folder / "contacts.parquet")
-    persuadable = pd.read_parquet(folder / "truth" / "customers.parquet").query("is_persuadable")
-    treated = contacts.loc[
-        ~contacts["is_control"] & contacts["customer_id"].isin(persuadable["customer_id"]),
-        ["customer_id", "sent_ts"],
-    ]
-    strata = {
-        "events in the last 14 days": _since_last_purchase(oracle, purchases, events, "ts", 14),
-        "ticket since last purchase": _since_last_purchase(
-            oracle, purchases, tickets, "opened_ts", None
-        ),
-        # the oracle conditions on latent traits too, so strata may use them
-        "persuadable and treated since last purchase": _since_last_purchase(
-            oracle, purchases, treated, "sent_ts", None
-        ),
-    }
+    """Conditioning on a signal means being calibrated within its strata."""
+    strata = signal_strata(oracle)
     for name, flag in strata.items():
         for value in (True, False):
             rows = oracle[flag == value]

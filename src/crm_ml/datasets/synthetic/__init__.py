@@ -27,7 +27,10 @@ The mechanism, shared by the three industry profiles (`retail`, `finance`, `b2b`
 Ground truth goes to `truth/`, never into the contract tables: latent traits, death
 time, per-purchase dropout chance, category affinities, per-contact true effect, and the
 oracle churn probability at the manifest's default cutoffs (`oracle` documents its
-derivation). Evaluation code may read truth/; features and models never do.
+derivation). `history_oracle` gives the same probability with the purchase rate, dropout
+chance and event rate integrated over their priors instead of known: the ceiling a model
+of the observable history can aim at. Evaluation code may read truth/; features and
+models never do.
 
 Example::
 
@@ -37,6 +40,7 @@ Example::
     oracle = oracle_churn_probability(world.out_dir, "2024-09-01")
 """
 
+from crm_ml.datasets.synthetic.history_oracle import history_oracle_churn_probability
 from crm_ml.datasets.synthetic.oracle import oracle_churn_probability
 from crm_ml.datasets.synthetic.profiles import PROFILES, CategorySpec, IndustryProfile, SlaTargets
 from crm_ml.datasets.synthetic.world import WorldSummary, default_cutoffs, generate_world
@@ -49,5 +53,6 @@ __all__ = [
     "WorldSummary",
     "default_cutoffs",
     "generate_world",
+    "history_oracle_churn_probability",
     "oracle_churn_probability",
 ]

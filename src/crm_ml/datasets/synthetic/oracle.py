@@ -105,6 +105,30 @@ def oracle_no_order(
     inputs: OracleInputs, cutoff_s: int, horizon_days: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(customer positions, P(no order in horizon), P(alive at cutoff)) for the churn population."""
+    who, last = churn_population(inputs, cutoff_s)
+    t_n = inputs.purchase_s[last]
+    p_n = inputs.purchase_dropout[last]
+    cutoff = np.full(len(who), cutoff_s)
+    lam = inputs.purchase_rate[who]
+    exposure = lam * (seconds_to_active(cutoff) - seconds_to_active(t_n))
+    llr = _contacts_llr(inputs, who, t_n, cutoff)
+    for timeline, rate in (
+        (inputs.events, inputs.event_rate),
+        (inputs.tickets, inputs.ticket_rate),
+    ):
+        llr += fading_llr(timeline, rate[who], who, t_n, cutoff, inputs.fade_days)
+    with np.errstate(divide="ignore"):
+        logit = np.log1p(-p_n) - np.log(p_n) - exposure + llr
+    p_alive = expit(logit)
+
+    log_quiet = -lam * horizon_days + campaigns_log_quiet(inputs, who, cutoff_s, horizon_days)
+    p_no_order = 1.0 - p_alive * (1.0 - np.exp(log_quiet))
+    return who, p_no_order, p_alive
+
+
+def churn_population(inputs: OracleInputs, cutoff_s: int) -> tuple[np.ndarray, np.ndarray]:
+    """(customer positions with a purchase in the year before the cutoff, index of that
+    last purchase in the inputs' purchase arrays)."""
     if cutoff_s % DAY:
         raise ValueError("the oracle needs a cutoff at midnight UTC")
     n = len(inputs.purchase_rate)
@@ -113,31 +137,15 @@ def oracle_no_order(
     last = np.searchsorted(keys, pack(owners, np.full(n, cutoff_s)), side="left") - 1
     has_last = (last >= 0) & (inputs.purchase_owner[np.maximum(last, 0)] == owners)
     last_s = np.where(has_last, inputs.purchase_s[np.maximum(last, 0)], NEVER)
-    active = has_last & (last_s >= cutoff_s - ACTIVE_WINDOW_DAYS * DAY)
-    who = np.flatnonzero(active)
-    t_n = last_s[who]
-    p_n = inputs.purchase_dropout[last[who]]
-    cutoff = np.full(len(who), cutoff_s)
-    gap = (cutoff_s - t_n) / DAY
-    lam = inputs.purchase_rate[who]
-    exposure = lam * (seconds_to_active(cutoff) - seconds_to_active(t_n))
+    who = np.flatnonzero(has_last & (last_s >= cutoff_s - ACTIVE_WINDOW_DAYS * DAY))
+    return who, last[who]
 
-    theta = inputs.fade_days
-    llr = np.zeros(len(who))
-    for timeline, rate in (
-        (inputs.events, inputs.event_rate),
-        (inputs.tickets, inputs.ticket_rate),
-    ):
-        count, sum_days, _ = timeline.window(who, t_n, cutoff)
-        since = sum_days - count * (t_n / DAY)
-        r = rate[who]
-        llr += -r * gap + since / theta + r * theta * (1.0 - np.exp(-gap / theta))
-    llr += _contacts_llr(inputs, who, t_n, cutoff)
-    with np.errstate(divide="ignore"):
-        logit = np.log1p(-p_n) - np.log(p_n) - exposure + llr
-    p_alive = expit(logit)
 
-    log_quiet = -lam * horizon_days
+def campaigns_log_quiet(
+    inputs: OracleInputs, who: np.ndarray, cutoff_s: int, horizon_days: int
+) -> np.ndarray:
+    """log P(no answer to any campaign sent in the horizon | alive at the cutoff)."""
+    log_quiet = np.zeros(len(who))
     consent = inputs.consent_now[who] | (inputs.consent_updated_s[who] > cutoff_s)
     camp = inputs.campaigns
     upcoming = np.flatnonzero(
@@ -151,9 +159,23 @@ def oracle_no_order(
         )
         still_consents = np.exp(-inputs.withdrawal_rate_per_day * (camp.sent_s[c] - cutoff_s) / DAY)
         reach = camp.target_share[c] * (1.0 - camp.control_share[c]) * consent * still_consents
-        log_quiet = log_quiet + np.log1p(-reach * q)
-    p_no_order = 1.0 - p_alive * (1.0 - np.exp(log_quiet))
-    return who, p_no_order, p_alive
+        log_quiet += np.log1p(-reach * q)
+    return log_quiet
+
+
+def fading_llr(
+    timeline: Timeline,
+    rate: np.ndarray,
+    who: np.ndarray,
+    t_n: np.ndarray,
+    cutoff: np.ndarray,
+    fade_days: float,
+) -> np.ndarray:
+    """log L_A - log L_D of a process with rate `rate` that fades after a dropout at t_n."""
+    gap = (cutoff - t_n) / DAY
+    count, sum_days, _ = timeline.window(who, t_n, cutoff)
+    since = sum_days - count * (t_n / DAY)
+    return -rate * gap + since / fade_days + rate * fade_days * (1.0 - np.exp(-gap / fade_days))
 
 
 def _contacts_llr(
@@ -197,6 +219,15 @@ def oracle_churn_probability(
     contract would quarantine are skipped). For evaluation only: features and models must
     never call this.
     """
+    world, manifest, origin, cutoff_s = open_world_at(world_dir, cutoff, horizon_days)
+    inputs, customer_ids = load_oracle_inputs(world, manifest, cutoff_s, origin)
+    return oracle_frame(customer_ids, *oracle_no_order(inputs, cutoff_s, horizon_days))
+
+
+def open_world_at(
+    world_dir: str | Path, cutoff: str | pd.Timestamp, horizon_days: int
+) -> tuple[Path, dict, pd.Timestamp, int]:
+    """(world folder, manifest, history origin, cutoff in world seconds)."""
     world = Path(world_dir)
     manifest = json.loads((world / "manifest.json").read_text())
     origin = pd.Timestamp(manifest["history_start"])
@@ -205,9 +236,13 @@ def oracle_churn_probability(
     stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
     if stamp + pd.Timedelta(days=horizon_days) > as_of:
         log.warning("horizon after %s ends past the world's as-of %s", stamp, as_of)
-    cutoff_s = to_world_seconds(stamp, origin)
-    inputs, customer_ids = load_oracle_inputs(world, manifest, cutoff_s, origin)
-    who, p_no_order, p_alive = oracle_no_order(inputs, cutoff_s, horizon_days)
+    return world, manifest, origin, to_world_seconds(stamp, origin)
+
+
+def oracle_frame(
+    customer_ids: np.ndarray, who: np.ndarray, p_no_order: np.ndarray, p_alive: np.ndarray
+) -> pd.DataFrame:
+    """The oracles' answer: raw `customer_id`, `p_no_order`, `p_alive`."""
     return pd.DataFrame(
         {
             "customer_id": pd.array(customer_ids[who], dtype="string[pyarrow]"),
@@ -218,9 +253,10 @@ def oracle_churn_probability(
 
 
 def load_oracle_inputs(
-    world: Path, manifest: dict, cutoff_s: int, origin: pd.Timestamp
+    world: Path, manifest: dict, cutoff_s: int, origin: pd.Timestamp, whole_history: bool = False
 ) -> tuple[OracleInputs, np.ndarray]:
-    """Assemble OracleInputs for the year before `cutoff_s` from a world directory."""
+    """Assemble OracleInputs for the year before `cutoff_s` (or all of the history before
+    it) from a world directory."""
     truth = world / "truth"
     params = manifest["parameters"]["profile"]
     latent = pd.read_parquet(truth / "customers.parquet")
@@ -232,12 +268,12 @@ def load_oracle_inputs(
         .reindex(index=ids, columns=[c["name"] for c in params["categories"]])
         .to_numpy()
     )
-    lo_s = cutoff_s - (ACTIVE_WINDOW_DAYS + 1) * DAY
+    lo_s = -NEVER if whole_history else cutoff_s - (ACTIVE_WINDOW_DAYS + 1) * DAY
 
     def window_of(frame: pd.DataFrame, column: str) -> pd.DataFrame:
         return frame[(frame[column] >= lo_s) & (frame[column] < cutoff_s)]
 
-    purchases = _read(
+    purchases = read_world_table(
         truth / "purchases.parquet",
         ["customer_id", "ts", "dropout_probability"],
         "ts",
@@ -246,8 +282,8 @@ def load_oracle_inputs(
     )
     purchases = purchases.sort_values(["owner", "ts"], kind="stable")
     events = window_of(
-        _read(
-            _table_path(world, manifest, "events"),
+        read_world_table(
+            table_path(world, manifest, "events"),
             ["customer_id", "ts", "event_type"],
             "ts",
             id_set,
@@ -256,8 +292,8 @@ def load_oracle_inputs(
         ),
         "ts",
     )
-    tickets = _read(
-        _table_path(world, manifest, "tickets"),
+    tickets = read_world_table(
+        table_path(world, manifest, "tickets"),
         ["ticket_id", "customer_id", "opened_ts", "kind"],
         "opened_ts",
         id_set,
@@ -266,7 +302,7 @@ def load_oracle_inputs(
     )
     tickets = window_of(tickets[~tickets["ticket_id"].duplicated()], "opened_ts")
     contacts = window_of(
-        _read(
+        read_world_table(
             truth / "contacts.parquet",
             ["customer_id", "sent_ts", "is_treated", "response_probability"],
             "sent_ts",
@@ -276,8 +312,8 @@ def load_oracle_inputs(
         "sent_ts",
     )
     contacts = contacts[contacts["is_treated"]]
-    customers = _read(
-        _table_path(world, manifest, "customers"),
+    customers = read_world_table(
+        table_path(world, manifest, "customers"),
         ["customer_id", "marketing_consent", "consent_updated_ts"],
         "consent_updated_ts",
         id_set,
@@ -323,11 +359,11 @@ def load_oracle_inputs(
     return inputs, ids
 
 
-def _table_path(world: Path, manifest: dict, table: str) -> Path:
+def table_path(world: Path, manifest: dict, table: str) -> Path:
     return world / f"{table}.{manifest['file_format']}"
 
 
-def _read(
+def read_world_table(
     path: Path,
     columns: list[str],
     ts_column: str,

@@ -14,6 +14,8 @@ from crm_ml.datasets.synthetic.clock import DAY, active_to_seconds
 from crm_ml.datasets.synthetic.profiles import IndustryProfile
 
 NEVER = np.iinfo(np.int64).max // 4  # "no such moment" for int64 second columns
+# NPS bias = base - slope x (p - mean p) + Normal(0, sd): unhappy customers are likelier to leave
+NPS_BASE, NPS_DROPOUT_SLOPE, NPS_BIAS_SD = 8.3, 8.0, 1.0
 
 FIRST_NAMES = np.array(
     [
@@ -150,11 +152,19 @@ def draw_population(
     spend_rate = rng.gamma(profile.spend_q, 1.0 / profile.spend_gamma, size=n)
     factors = rng.normal(size=(n, profile.n_factors))
     relative_rate = np.sqrt(rate / profile.mean_purchase_rate)
-    event_rate = profile.event_rate * relative_rate * rng.gamma(4.0, 0.25, size=n)
+    event_rate = (
+        profile.event_rate
+        * relative_rate
+        * rng.gamma(profile.event_rate_shape, 1.0 / profile.event_rate_shape, size=n)
+    )
     ticket_rate = profile.ticket_rate * rng.gamma(2.0, 0.5, size=n)
     persuadable = rng.random(n) < profile.persuadable_share
     response_base = np.where(persuadable, rng.beta(profile.response_a, profile.response_b, n), 0.0)
-    nps_bias = 8.3 - 8.0 * (dropout - profile.mean_dropout) + rng.normal(0.0, 1.0, size=n)
+    nps_bias = (
+        NPS_BASE
+        - NPS_DROPOUT_SLOPE * (dropout - profile.mean_dropout)
+        + rng.normal(0.0, NPS_BIAS_SD, size=n)
+    )
 
     initial = rng.random(n) < profile.initial_base_share
     early_window = min(30.0, history_days)

@@ -74,8 +74,10 @@ class IndustryProfile:
         "store",
     )
     is_business: bool = False
-    # engagement: background events per day while alive, scaled by the customer's purchase rate
+    # engagement: background events per day while alive, scaled by sqrt(lambda / mean lambda)
+    # and by a customer multiplier ~ Gamma(event_rate_shape, rate event_rate_shape), mean 1
     event_rate: float = 0.25
+    event_rate_shape: float = 4.0
     event_types: tuple[str, ...] = ("session", "app_open", "view", "search", "cart_add")
     event_type_weights: tuple[float, ...] = (0.3, 0.25, 0.3, 0.1, 0.05)
     fade_days: float = 21.0  # engagement after the dropout decision decays with this time constant
