@@ -60,7 +60,7 @@ def make_world(
         {
             "product_id": _ids("p", n_products),
             "category": pd.Series(rng.choice(CATEGORIES, n_products), dtype=STRING),
-            "price": rng.uniform(2, 200, n_products),
+            "price": rng.uniform(2, 200, n_products).round(2),  # money: whole cents
         }
     )
     # Orders: a few lines each, some lines returned through a separate return order.

@@ -28,6 +28,19 @@ def test_features_are_float_except_service_tier(world, cutoff):
     assert features.attrs["skipped_groups"] == {}
 
 
+def test_features_do_not_depend_on_row_order_or_threads(world_factory, cutoff):
+    """Same inputs, same features to the last bit: sums are exact, so neither the order of
+    the rows nor how the threads split them changes a value (a model could split on it)."""
+    tables = world_factory(seed=3, customers=300, orders=6_000, events=12_000)
+    shuffled = {
+        name: frame.sample(frac=1.0, random_state=1).reset_index(drop=True)
+        for name, frame in tables.items()
+    }
+    one_thread = build_features(tables, cutoff, FeatureConfig(duckdb_threads=1))
+    two_threads = build_features(shuffled, cutoff, FeatureConfig(duckdb_threads=2))
+    pd.testing.assert_frame_equal(one_thread, two_threads, check_exact=True)
+
+
 def test_directory_input_matches_dict_input(world, cutoff, tmp_path):
     for name, frame in world.items():
         frame.to_parquet(tmp_path / f"{name}.parquet", index=False)

@@ -2,7 +2,7 @@
 -- the last 365 days, and how concentrated their spend is on the favourite one.
 -- Parameters: $cutoff. Input: population, orders, products.
 WITH spend_by_category AS (
-    SELECT o.customer_id, pr.category, sum(o.amount) AS amount
+    SELECT o.customer_id, pr.category, sum(CAST(o.amount AS DECIMAL(18, 4))) AS amount
     FROM orders AS o
     JOIN products AS pr USING (product_id)
     WHERE o.ts < $cutoff AND o.ts >= $cutoff - INTERVAL 365 DAY AND NOT o.is_return
@@ -12,7 +12,7 @@ per_customer AS (
     SELECT
         customer_id,
         count(*) AS categories,
-        max(amount) / nullif(sum(amount), 0) AS top_share
+        CAST(max(amount) AS DOUBLE) / nullif(CAST(sum(amount) AS DOUBLE), 0) AS top_share
     FROM spend_by_category
     GROUP BY customer_id
 )

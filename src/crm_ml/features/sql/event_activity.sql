@@ -71,9 +71,9 @@ per_key AS (
             WHERE ts > last_order_ts AND event_type IN ('session', 'app_open')
         ) AS visits_after_last_order,
         coalesce(
-            sum((epoch(ts) - epoch(last_order_ts)) / 86400.0) FILTER (WHERE ts > last_order_ts),
+            sum(epoch_us(ts) - epoch_us(last_order_ts)) FILTER (WHERE ts > last_order_ts),
             0
-        ) AS days_after_last_order_sum,
+        ) / 86400e6 AS days_after_last_order_sum,
         count(*) FILTER (WHERE ts <= last_order_ts AND NOT leads_an_order) AS background_before_last_order
     FROM tagged
     GROUP BY k

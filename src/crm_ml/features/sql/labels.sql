@@ -21,7 +21,7 @@ horizon_orders AS (
     SELECT
         customer_id,
         count(DISTINCT order_id) FILTER (WHERE NOT is_return) AS orders_horizon,
-        sum(amount) AS spend_horizon
+        CAST(sum(CAST(amount AS DECIMAL(18, 4))) AS DOUBLE) AS spend_horizon
     FROM orders
     WHERE ts >= $cutoff AND ts < $horizon_end
     GROUP BY customer_id

@@ -13,7 +13,7 @@ WITH per_customer AS (
 )
 SELECT
     p.customer_id,
-    c.returned / nullif(c.purchased, 0) AS return_rate_365d,
+    CAST(c.returned AS DOUBLE) / nullif(CAST(c.purchased AS DOUBLE), 0) AS return_rate_365d,
     coalesce(c.return_orders, 0) AS returns_365d
 FROM population AS p
 LEFT JOIN per_customer AS c USING (customer_id)

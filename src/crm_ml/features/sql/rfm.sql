@@ -29,9 +29,9 @@ SELECT
     coalesce(c.orders_90d, 0) AS orders_90d,
     coalesce(c.orders_365d, 0) AS orders_365d,
     coalesce(c.orders_lifetime, 0) AS orders_lifetime,
-    coalesce(c.net_spend_30d, 0) AS net_spend_30d,
-    coalesce(c.net_spend_90d, 0) AS net_spend_90d,
-    coalesce(c.net_spend_365d, 0) AS net_spend_365d,
-    coalesce(c.net_spend_lifetime, 0) AS net_spend_lifetime
+    CAST(coalesce(c.net_spend_30d, 0) AS DOUBLE) AS net_spend_30d,
+    CAST(coalesce(c.net_spend_90d, 0) AS DOUBLE) AS net_spend_90d,
+    CAST(coalesce(c.net_spend_365d, 0) AS DOUBLE) AS net_spend_365d,
+    CAST(coalesce(c.net_spend_lifetime, 0) AS DOUBLE) AS net_spend_lifetime
 FROM population AS p
 LEFT JOIN per_customer AS c USING (customer_id)

@@ -10,8 +10,8 @@ WITH timed AS (
         s.target_minutes,
         CASE
             WHEN t.first_response_ts < $cutoff
-                THEN (epoch(t.first_response_ts) - epoch(t.opened_ts)) / 60.0
-        END AS response_minutes,
+                THEN epoch_us(t.first_response_ts) - epoch_us(t.opened_ts)
+        END AS response_us,
         (epoch(least(coalesce(t.first_response_ts, $cutoff), $cutoff)) - epoch(t.opened_ts)) / 60.0
             AS waited_minutes
     FROM tickets AS t
@@ -22,8 +22,9 @@ WITH timed AS (
 per_customer AS (
     SELECT
         customer_id,
-        avg(response_minutes) AS mean_response,
-        avg(response_minutes / target_minutes) AS mean_response_vs_target,
+        avg(response_us) / 60e6 AS mean_response,
+        -- exact terms, so the mean does not depend on the order they are added in
+        avg(CAST(response_us / 60e6 / target_minutes AS DECIMAL(38, 18))) AS mean_response_vs_target,
         count(*) FILTER (WHERE waited_minutes > target_minutes) AS breaches,
         count(*) AS tickets
     FROM timed
