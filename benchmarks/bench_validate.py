@@ -26,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import phase, write_json
 
 TARGET_GB = 3.0
+TARGET_LINES = 1_000_000
 N_PRODUCTS = 2_000
 
 
@@ -109,9 +110,15 @@ def main() -> None:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     peak_gb = usage.ru_maxrss / 1024**2
     rows = args.orders + n_customers + N_PRODUCTS
+    # the target is stated for an export of 1M order lines; bigger ones only report
+    verdict = (
+        f"target < 3 GB: {'PASS' if peak_gb < TARGET_GB else 'FAIL'}"
+        if args.orders <= TARGET_LINES
+        else "no target above 1,000,000 order lines"
+    )
     print(
         f"validate: wall {wall:.1f} s, {rows / wall:,.0f} rows/s, peak RSS {peak_gb:.2f} GB "
-        f"(target < 3 GB: {'PASS' if peak_gb < TARGET_GB else 'FAIL'})"
+        f"({verdict})"
     )
     write_json(
         args.json,
