@@ -37,6 +37,16 @@ def synthetic_dirty_world(tmp_path_factory: pytest.TempPathFactory) -> WorldSumm
     )
 
 
+def recency_days(oracle: pd.DataFrame, purchases: pd.DataFrame) -> pd.Series:
+    """Days from each oracle row's last purchase to its cutoff: the recency rule's score."""
+    recency = []
+    for cutoff, rows in oracle.groupby("cutoff", sort=False):
+        last = purchases[purchases["ts"] < cutoff].groupby("customer_id")["ts"].max()
+        days = (cutoff - last.reindex(rows["customer_id"])).dt.total_seconds() / 86_400
+        recency.append(pd.Series(days.to_numpy(), index=rows.index))
+    return pd.concat(recency).reindex(oracle.index)
+
+
 def _since_last_purchase(
     oracle: pd.DataFrame, purchases: pd.DataFrame, points: pd.DataFrame, ts: str, days: int | None
 ) -> pd.Series:
