@@ -45,7 +45,6 @@ import pyarrow as pa
 from scipy import stats
 from scipy.special import expit, logsumexp
 
-from crm_ml.contract.tables import EVENT_TYPES
 from crm_ml.datasets.synthetic.campaigns import ANSWER_DELAY_S
 from crm_ml.datasets.synthetic.clock import ACTIVE_SECONDS, DAY, seconds_to_active
 from crm_ml.datasets.synthetic.oracle import (
@@ -57,7 +56,6 @@ from crm_ml.datasets.synthetic.oracle import (
     open_world_at,
     oracle_frame,
     read_world_table,
-    table_path,
 )
 from crm_ml.datasets.synthetic.population import (
     NPS_BASE,
@@ -287,17 +285,10 @@ def load_history_inputs(
         profile["hazard_unresolved_complaint"] * purchases["open_complaints"].to_numpy()
         + profile["hazard_slow_response"] * purchases["visible_sla_breaches"].to_numpy()
     )
-    events = read_world_table(
-        table_path(world, manifest, "events"),
-        ["customer_id", "ts", "event_type"],
-        "ts",
-        id_set,
-        origin,
-        enums={"event_type": EVENT_TYPES},
-    )
-    owner, seconds = events["owner"].to_numpy(), events["ts"].to_numpy()
+    # the events before the cutoff are already in `inputs`; the oracle never looks later
+    owner, seconds = inputs.events.owners, inputs.events.seconds
     keys = pack(inputs.purchase_owner, inputs.purchase_s)
-    following = np.searchsorted(keys, pack(owner, seconds), side="right")
+    following = np.searchsorted(keys, inputs.events.keys, side="right")
     at = np.minimum(following, len(keys) - 1)
     lead = (
         (following < len(keys))

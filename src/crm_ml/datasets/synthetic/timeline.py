@@ -32,6 +32,11 @@ class Timeline:
     prefix_seconds: np.ndarray  # float64, days since 0, cumulative (len + 1)
     prefix_weight: np.ndarray  # cumulative weights (len + 1)
 
+    @property
+    def owners(self) -> np.ndarray:
+        """The owner of each point, unpacked from its key."""
+        return self.keys >> _SHIFT
+
     @classmethod
     def build(
         cls, owner: np.ndarray, seconds: np.ndarray, weight: np.ndarray | None = None
