@@ -34,6 +34,20 @@ def test_precision_and_recall():
     assert recall_at_k(TRUE, PRED, k=1) == pytest.approx((1 / 3 + 0) / 2)
 
 
+def test_recall_denominator_relevant_or_capped_at_k():
+    # u1 has 3 relevant items, 2 found in the top 2 (a, b); u2 has 1, found at rank 3
+    pred = PRED.assign(rank=[1, 3, 2, 1, 2, 3])
+    by_relevant = recall_at_k(TRUE, pred, k=2, col_rank="rank")
+    capped = recall_at_k(TRUE, pred, k=2, col_rank="rank", denominator="min_relevant_k")
+    assert by_relevant == pytest.approx((2 / 3 + 0) / 2)
+    assert capped == pytest.approx((2 / 2 + 0) / 2)
+    assert recall_at_k(TRUE, pred, k=3, denominator="min_relevant_k") == recall_at_k(
+        TRUE, pred, k=3
+    )
+    with pytest.raises(ValueError, match="denominator"):
+        recall_at_k(TRUE, pred, k=2, denominator="k")
+
+
 def test_ndcg():
     u1 = (1 + 1 / math.log2(4)) / (1 + 1 / math.log2(3) + 1 / math.log2(4))
     u2 = (1 / math.log2(4)) / 1
@@ -153,3 +167,29 @@ def test_compare_uses_the_given_model_settings(world, monkeypatch):
     )
     assert [(s.name, s.neighbours) for s in built] == [("als", 50), ("item_knn", 7)]
     assert built[0].factors == 8
+
+
+def test_a_given_truth_replaces_the_horizon_and_weak_models_are_warned(world, caplog):
+    """Test purchases of a product nobody bought before: no recommender can find them, so
+    every model ties with popularity at 0, and each is warned about."""
+    from crm_ml.recsys.config import ModelConfig, RecsysConfig
+    from crm_ml.recsys.evaluation import compare_recommenders
+
+    from .conftest import CUTOFF
+
+    tables, _ = world
+    tables = dict(tables)
+    tables["products"] = pd.concat(
+        [tables["products"], pd.DataFrame({"product_id": ["brand-new"], "category": ["cat01"]})],
+        ignore_index=True,
+    )
+    truth = pd.DataFrame({"customer_id": ["c00001", "c00002", "nobody"], "product_id": "brand-new"})
+    config = RecsysConfig(model=ModelConfig(factors=8, iterations=3))
+    with caplog.at_level("WARNING", logger="crm_ml.recsys"):
+        table = compare_recommenders(
+            tables, CUTOFF, config=config, models=("als", "ease"), truth=truth
+        )
+    assert (table["n_test_customers"] == 2).all()  # "nobody" is unknown at the cutoff
+    assert (table["recall@10"] == 0).all()
+    assert "recommender als scores recall@10 0.0000, not above popularity" in caplog.text
+    assert "recommender ease scores" in caplog.text

@@ -75,6 +75,26 @@ def test_half_life_decay():
     assert cell(data, "c1", "p1") == pytest.approx(4.0 * 0.5 ** (10 / 180), rel=1e-5)
 
 
+def test_auto_half_life_is_a_multiple_of_the_median_age():
+    tables = tiny_tables()
+    # interactions before the cutoff: orders 10, 180 and 5 (a return, not counted) days old,
+    # events 1, 2 and 2 days old (the search event has no weight): ages 10, 180, 1, 2
+    config = InteractionConfig(half_life_days="auto", auto_half_life=2.0, log_scale=False)
+    data = build_interactions(tables, CUTOFF, config)
+    median_age = np.median([10, 180, 1, 2])  # 6 days
+    assert cell(data, "c1", "p2") == pytest.approx(4.0 * 0.5 ** (180 / (2 * median_age)), rel=1e-4)
+    assert cell(data, "c1", "p1") == pytest.approx(4.0 * 0.5 ** (10 / (2 * median_age)), rel=1e-4)
+    # the same history on a 100 times longer time scale decays the same way
+    stretched = {
+        name: table.assign(
+            **{c: CUTOFF - (CUTOFF - table[c]) * 100 for c in ("ts", "signup_ts") if c in table}
+        )
+        for name, table in tables.items()
+    }
+    slow = build_interactions(stretched, CUTOFF, config)
+    np.testing.assert_allclose(slow.user_items.toarray(), data.user_items.toarray(), rtol=1e-4)
+
+
 def test_rows_at_or_after_cutoff_are_invisible():
     later = {"order_id": "o9", "product_id": "p3", "customer_id": "c1", "ts": CUTOFF, "amount": 3.0}
     before = build_interactions(tiny_tables(), CUTOFF, PLAIN)
@@ -108,3 +128,35 @@ def test_missing_column_names_table_and_column():
     tables["orders"] = tables["orders"].drop(columns="product_id")
     with pytest.raises(ValueError, match=r"orders.*product_id"):
         build_interactions(tables, CUTOFF)
+
+
+def test_orders_alone_are_enough():
+    """customer, product, timestamp: customers come from orders, products from orders and
+    events, with one category and no price."""
+    orders = tiny_tables()["orders"][["customer_id", "product_id", "ts"]]
+    data = build_interactions({"orders": orders}, CUTOFF, PLAIN)
+    assert list(data.customer_ids) == ["c1", "c2"]
+    assert list(data.catalogue.product_ids) == ["p1", "p2"]
+    assert not data.catalogue.has_category and not data.catalogue.has_margin
+    assert cell(data, "c1", "p1") == 4.0
+
+
+def test_naive_timestamps_are_read_as_utc_with_one_warning(caplog):
+    aware = tiny_tables()
+    naive = {
+        name: table.assign(
+            **{c: table[c].dt.tz_localize(None) for c in ("ts", "signup_ts") if c in table}
+        )
+        for name, table in aware.items()
+    }
+    with caplog.at_level("WARNING", logger="crm_ml.recsys"):
+        data = build_interactions(naive, CUTOFF.tz_localize(None), PLAIN)
+    warnings = [r for r in caplog.records if "without a timezone" in r.getMessage()]
+    assert len(warnings) == 1
+    assert (
+        "orders.ts" in warnings[0].getMessage()
+        and "customers.signup_ts" in warnings[0].getMessage()
+    )
+    expected = build_interactions(aware, CUTOFF, PLAIN)
+    assert (data.user_items != expected.user_items).nnz == 0
+    assert data.cutoff == CUTOFF

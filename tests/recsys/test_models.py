@@ -13,14 +13,20 @@ from crm_ml.recsys.baselines import (
 )
 from crm_ml.recsys.config import ModelConfig, RecsysConfig
 from crm_ml.recsys.evaluation import compare_recommenders
-from crm_ml.recsys.models import build_model, top_n_excluding
+from crm_ml.recsys.models import (
+    CatalogueTooLargeError,
+    EaseRecommender,
+    build_model,
+    top_n_excluding,
+    usable_models,
+)
 
 from .conftest import CUTOFF
 
 MATRIX = sp.random(40, 15, density=0.3, format="csr", random_state=1, dtype=np.float32)
 
 
-@pytest.mark.parametrize("name", ["als", "bpr", "item_knn"])
+@pytest.mark.parametrize("name", ["als", "bpr", "item_knn", "ease"])
 def test_models_by_name_exclude_items_and_pad(name):
     model = build_model(ModelConfig(name=name, factors=4, iterations=3, bpr_iterations=5)).fit(
         MATRIX
@@ -41,6 +47,43 @@ def test_als_is_deterministic_with_a_seed():
     a = build_model(config).fit(MATRIX).model.user_factors
     b = build_model(config).fit(MATRIX).model.user_factors
     assert np.array_equal(a, b)
+
+
+def test_ease_matches_the_closed_form_computed_directly():
+    """B = I - P diag(1/diag(P)), P = (X^T X + lambda I)^-1 (Steck 2019), by plain numpy."""
+    x = MATRIX.toarray().astype(np.float64)
+    lam = 3.0
+    p = np.linalg.inv(x.T @ x + lam * np.eye(x.shape[1]))
+    expected = np.eye(x.shape[1]) - p @ np.diag(1.0 / np.diag(p))
+    model = build_model(ModelConfig(name="ease", ease_lambda=lam)).fit(MATRIX)
+    assert isinstance(model, EaseRecommender)
+    np.testing.assert_allclose(model.weights, expected, atol=1e-5)
+    assert np.all(np.diag(model.weights) == 0)
+    users = np.arange(8)
+    ids, scores = model.recommend(users, MATRIX[users], N=4, exclude=MATRIX[users])
+    dense = x[:8] @ expected
+    dense[x[:8] > 0] = -np.inf
+    assert ids.tolist() == np.argsort(-dense, axis=1, kind="stable")[:, :4].tolist()
+    np.testing.assert_allclose(scores, np.sort(dense, axis=1)[:, ::-1][:, :4], atol=1e-5)
+
+
+def test_ease_explains_a_score_by_its_terms():
+    model = build_model(ModelConfig(name="ease", ease_lambda=1.0)).fit(MATRIX)
+    row = MATRIX[[3]]
+    item = int(model.recommend(np.array([3]), row, N=1, exclude=row)[0][0, 0])
+    terms = model.explain(3, row, item, N=MATRIX.shape[1])
+    exact = row.data * model.weights[row.indices, item]
+    assert sum(v for _, v in terms) == pytest.approx(exact[exact > 0].sum(), rel=1e-5)
+
+
+def test_ease_refuses_a_catalogue_above_its_limit(caplog):
+    config = ModelConfig(name="ease", ease_max_items=10)
+    with pytest.raises(CatalogueTooLargeError, match=r"15 x 15.*ease_max_items = 10"):
+        build_model(config).fit(MATRIX)
+    with caplog.at_level("WARNING"):
+        assert usable_models(("als", "ease"), 15, config) == ("als",)
+    assert "EASE skipped: 15 products exceed model.ease_max_items = 10" in caplog.text
+    assert usable_models(("als", "ease"), 10, config) == ("als", "ease")
 
 
 def test_unknown_model_name_is_a_clear_error():

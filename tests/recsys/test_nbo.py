@@ -63,3 +63,26 @@ def test_propensity_formats_and_time_wording():
     assert propensity_long(tidy)["propensity"].tolist() == [0.4]
     assert [time_ago(d) for d in (1, 5, 21, 100)] == ["1 day", "5 days", "3 weeks", "3 months"]
     assert np.isfinite(len(time_ago(0.2)))
+
+
+def test_offers_without_prices_rank_without_margin_unless_a_rate_was_set(world, caplog):
+    tables, _ = world
+    tables = {**tables, "products": tables["products"].drop(columns="price")}
+    config = RecsysConfig(model=ModelConfig(name="item_knn"))
+    engine = fit_engine(tables, CUTOFF, config)
+    recs = engine.recommend([f"c{i:05d}" for i in range(20)], export=False)
+    with caplog.at_level("INFO", logger="crm_ml.recsys"):
+        offers = next_best_offer(engine, recs)
+    assert "no 'price' or 'margin'" in caplog.text
+    assert offers["margin"].isna().all()
+    # without margin the offer is the customer's top-ranked item
+    top = recs[recs["rank"] == 1].astype({"customer_id": str, "product_id": str})
+    assert offers.set_index("customer_id")["product_id"].to_dict() == dict(
+        zip(top["customer_id"], top["product_id"], strict=True)
+    )
+    explicit = config.model_copy(
+        update={"offer": config.offer.model_validate({"default_margin_rate": 0.4})}
+    )
+    engine = fit_engine(tables, CUTOFF, explicit)
+    with pytest.raises(ValueError, match=r"default_margin_rate needs column 'price'"):
+        next_best_offer(engine, recs)

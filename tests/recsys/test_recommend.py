@@ -118,3 +118,52 @@ def test_lists_do_not_depend_on_the_batch_size(engine):
     whole = engine.recommend(export=False, batch_size=100_000)
     batched = engine.recommend(export=False, batch_size=7)
     pd.testing.assert_frame_equal(whole, batched)
+
+
+# ---- minimal input: what each rule needs, and an export that drops everything says why ----
+
+MINIMAL_CONFIG = RecsysConfig(model=ModelConfig(name="item_knn"))
+
+
+@pytest.fixture(scope="module")
+def orders_only(world) -> dict[str, pd.DataFrame]:
+    tables, _ = world
+    return {"orders": tables["orders"][["customer_id", "product_id", "ts"]]}
+
+
+def test_orders_alone_give_full_lists_and_an_export_that_says_why_it_is_empty(orders_only, caplog):
+    engine = fit_engine(orders_only, CUTOFF, MINIMAL_CONFIG)
+    recs = engine.recommend(export=False)
+    assert (recs.groupby("customer_id", observed=True).size() == MINIMAL_CONFIG.k).all()
+    with caplog.at_level("WARNING", logger="crm_ml.recsys"):
+        exported = engine.recommend(export=True)
+    assert len(exported) == 0
+    assert "export is empty" in caplog.text
+    assert "no 'marketing_consent' column" in caplog.text
+
+
+def test_an_export_without_a_consenting_customer_says_so(world, caplog):
+    tables, _ = world
+    tables = dict(tables)
+    tables["customers"] = tables["customers"].assign(marketing_consent=False)
+    engine = fit_engine(tables, CUTOFF, MINIMAL_CONFIG)
+    with caplog.at_level("WARNING", logger="crm_ml.recsys"):
+        assert len(engine.recommend(["c00001", "c00002"], export=True)) == 0
+    assert "none of the 2 customers has marketing_consent = true" in caplog.text
+
+
+def test_default_category_cap_is_skipped_without_categories_with_a_note(orders_only, caplog):
+    with caplog.at_level("INFO", logger="crm_ml.recsys"):
+        engine = fit_engine(orders_only, CUTOFF, MINIMAL_CONFIG)
+    assert engine.context.category_cap is None
+    assert "no 'category' column: the per-category cap is skipped" in caplog.text
+
+
+def test_rules_configured_explicitly_name_the_columns_they_lack(orders_only, world):
+    explicit = RecsysConfig.model_validate({"rules": {"category_cap": 3}})
+    with pytest.raises(ValueError, match=r"category_cap = 3 needs column 'category'"):
+        fit_engine(orders_only, CUTOFF, explicit)
+    tables, _ = world
+    with_exclusions = {**orders_only, "exclusions": tables["exclusions"]}
+    with pytest.raises(ValueError, match=r"'exclusions'.*lacks column 'category'"):
+        fit_engine(with_exclusions, CUTOFF, MINIMAL_CONFIG)

@@ -1,13 +1,19 @@
-"""The hyper-parameter search: grid values only, configured values tried first, time-bounded."""
+"""The hyper-parameter search: grid values only, configured values tried first, time-bounded,
+a validation window that grows to hold enough customers, and loud warnings."""
 
 from __future__ import annotations
 
 import time
 
-from crm_ml.recsys.config import ModelConfig, RecsysConfig, SearchConfig
+import pandas as pd
+
+from crm_ml.recsys.config import InteractionConfig, ModelConfig, RecsysConfig, SearchConfig
 from crm_ml.recsys.tuning import search_hyperparameters, tune_models
+from crm_ml.recsys.validation import validation_set, validation_window
 
 from .conftest import CUTOFF
+
+FIXED_DECAY = InteractionConfig(half_life_days=None)  # set explicitly: not searched
 
 
 def test_search_picks_from_the_grid_within_budget(world):
@@ -56,6 +62,7 @@ def test_repeated_points_are_scored_once(world, monkeypatch):
     monkeypatch.setattr(tuning, "build_model", counting_build)
     config = RecsysConfig(
         model=ModelConfig(name="item_knn"),
+        interactions=FIXED_DECAY,
         search=SearchConfig(max_trials=12, time_budget_seconds=60, validation_days=45),
     )
     result = search_hyperparameters(tables, CUTOFF, config)
@@ -73,3 +80,104 @@ def test_tune_models_searches_each_model_or_none(world):
     assert tuned["item_knn"].best.name == "item_knn" and tuned["als"].best.name == "als"
     off = config.model_copy(update={"search": search.model_copy(update={"enabled": False})})
     assert tune_models(tables, CUTOFF, off, ("als",)) == {}
+
+
+def test_search_tries_each_decay_unless_one_is_configured(world):
+    tables, _ = world
+    search = SearchConfig(max_trials=3, time_budget_seconds=60, validation_days=45)
+    config = RecsysConfig(model=ModelConfig(name="item_knn"), search=search)
+    result = search_hyperparameters(tables, CUTOFF, config)
+    # the configured settings first, once with each decay of the grid
+    decays = result.trials["params_half_life"].tolist()[:3]
+    assert pd.isna(decays[0]) and decays[1:] == [1.0, 0.25]  # None shows as NaN
+    chosen = result.interactions
+    assert (chosen.half_life_days, chosen.auto_half_life) in {
+        (None, 1.0),
+        ("auto", 1.0),
+        ("auto", 0.25),
+    }
+    fixed = config.model_copy(update={"interactions": FIXED_DECAY})
+    result = search_hyperparameters(tables, CUTOFF, fixed)
+    assert "params_half_life" not in result.trials.columns
+    assert result.interactions == FIXED_DECAY
+
+
+def test_validation_window_grows_until_it_holds_enough_customers(world):
+    tables, _ = world
+    short = RecsysConfig(search=SearchConfig(validation_days=5, min_validation_customers=300))
+    window = validation_window(tables, CUTOFF, short)
+    assert window.days > 5 and window.customers >= 300
+    # the window before it (half as long) was too small
+    half = SearchConfig(validation_days=window.days // 2, min_validation_customers=1)
+    assert validation_window(tables, CUTOFF, RecsysConfig(search=half)).customers < 300
+    enough = RecsysConfig(search=SearchConfig(validation_days=5, min_validation_customers=1))
+    assert validation_window(tables, CUTOFF, enough).days == 5
+
+
+def test_tiny_validation_is_warned(world, caplog):
+    tables, _ = world
+    search = SearchConfig(
+        max_trials=1, validation_days=10, min_validation_customers=5_000, max_validation_share=0.1
+    )
+    config = RecsysConfig(
+        model=ModelConfig(name="item_knn"), interactions=FIXED_DECAY, search=search
+    )
+    with caplog.at_level("WARNING", logger="crm_ml.recsys"):
+        result = search_hyperparameters(tables, CUTOFF, config)
+    # the longest window (10% of the history) holds fewer customers than each customer's
+    # last purchases do, so those are the validation; still fewer than asked for
+    assert result.validation == "last_purchases" and result.validation_days == 0
+    assert 300 < result.validation_customers < 5_000
+    assert "holds only 599 customers" in caplog.text and "fewer than 5000" in caplog.text
+
+
+def test_validation_falls_back_to_last_purchases_only_when_the_window_is_short(world):
+    tables, _ = world
+    roomy = RecsysConfig(search=SearchConfig(validation_days=45, min_validation_customers=100))
+    chosen = validation_set(tables, CUTOFF, roomy)
+    assert chosen.kind == "window" and chosen.days == 45
+    assert chosen.cutoff == CUTOFF - pd.Timedelta(days=45)
+    assert chosen.truth["customer_id"].nunique() >= 100
+    tight = SearchConfig(validation_days=3, min_validation_customers=550, max_validation_share=0.01)
+    chosen = validation_set(tables, CUTOFF, RecsysConfig(search=tight))
+    assert chosen.kind == "last_purchases" and chosen.customers >= 550
+    assert chosen.cutoff <= CUTOFF
+    assert (chosen.train["orders"]["ts"] < chosen.cutoff).all()
+
+
+def _only_new_products_in_validation(tables, days: int):
+    """Every purchase of the validation window is of a product nobody had bought: no model
+    and no baseline can find it, so every setting scores 0."""
+    tables = dict(tables)
+    orders = tables["orders"].copy()
+    late = orders["ts"] >= CUTOFF - pd.Timedelta(days=days)
+    orders["product_id"] = orders["product_id"].astype(str)
+    orders.loc[late, "product_id"] = [f"new{i}" for i in range(late.sum())]
+    new = pd.DataFrame({"product_id": orders.loc[late, "product_id"], "category": "cat01"})
+    tables["products"] = pd.concat([tables["products"], new], ignore_index=True)
+    tables["orders"] = orders
+    return tables
+
+
+def test_trials_that_all_score_the_same_are_warned(world, caplog):
+    tables, _ = world
+    tables = _only_new_products_in_validation(tables, 45)
+    search = SearchConfig(max_trials=4, validation_days=45, min_validation_customers=1)
+    config = RecsysConfig(
+        model=ModelConfig(name="item_knn"), interactions=FIXED_DECAY, search=search
+    )
+    with caplog.at_level("WARNING", logger="crm_ml.recsys"):
+        result = search_hyperparameters(tables, CUTOFF, config)
+    assert result.best_score == 0.0
+    assert "could not tell them apart" in caplog.text
+    assert "not above popularity" in caplog.text
+
+
+def test_tune_models_leaves_ease_out_above_its_catalogue_limit(world, caplog):
+    tables, _ = world
+    search = SearchConfig(max_trials=1, validation_days=45)
+    config = RecsysConfig(model=ModelConfig(ease_max_items=50), search=search)
+    with caplog.at_level("WARNING", logger="crm_ml.recsys"):
+        tuned = tune_models(tables, CUTOFF, config, ("item_knn", "ease"))
+    assert set(tuned) == {"item_knn"}
+    assert "EASE skipped" in caplog.text

@@ -6,6 +6,8 @@ the same run), and popularity doubles as the cold-start path of the served lists
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -150,12 +152,18 @@ def buy_again_matrix(
     purchase_counts: sp.csr_matrix,
     days_since_purchase: sp.csr_matrix,
     is_repeatable: np.ndarray,
-    half_life_days: float | None = 90.0,
+    half_life_days: float | Literal["auto"] | None = 90.0,
 ) -> sp.csr_matrix:
-    """Purchase counts of repeatable items, faded by time since the last purchase."""
+    """Purchase counts of repeatable items, faded by time since the last purchase.
+
+    `half_life_days` "auto" is the median time since the last purchase of a product over
+    every customer x product bought, so the fade follows the history's time scale.
+    """
     counts = sp.csr_matrix(purchase_counts, dtype=np.float32, copy=True)
+    days = sp.csr_matrix(days_since_purchase)
+    if half_life_days == "auto":
+        half_life_days = max(float(np.median(days.data)), 1.0) if days.nnz else None
     if half_life_days is not None:
-        days = sp.csr_matrix(days_since_purchase)
         # both matrices come from the same grouped purchases: identical sparsity structure
         counts.data = counts.data * np.power(0.5, days.data / half_life_days).astype(np.float32)
     keep = sp.diags(is_repeatable.astype(np.float32))

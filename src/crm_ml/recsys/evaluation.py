@@ -6,6 +6,11 @@ are those of the true frame: a user with no predictions counts as all misses (st
 recommenders, which averages over users present in both frames, and fairer when business
 rules leave some lists empty).
 
+Denominators, per user with relevant set R and top-k list L: precision |R & L| / k; recall
+|R & L| / |R| by default (as recommenders' `recall_at_k`), or |R & L| / min(|R|, k) with
+`denominator="min_relevant_k"` (so a user with more than k relevant items can reach 1, as
+in NDCG's ideal list and in MAP); NDCG and MAP always use min(|R|, k).
+
 Example::
 
     recall_at_k(truth, recs, col_user="customer_id", col_item="product_id",
@@ -17,6 +22,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping, Sequence
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -28,13 +34,20 @@ from crm_ml.recsys.baselines import (
     PopularityRecommender,
     buy_again_matrix,
 )
-from crm_ml.recsys.config import ModelConfig, ModelName, RecsysConfig
+from crm_ml.recsys.catalogue import Catalogue
+from crm_ml.recsys.config import (
+    MODEL_NAMES,
+    InteractionConfig,
+    ModelConfig,
+    ModelName,
+    RecsysConfig,
+)
 from crm_ml.recsys.interactions import (
     InteractionData,
     build_interactions,
     purchases_in_horizon,
 )
-from crm_ml.recsys.models import Recommender, build_model
+from crm_ml.recsys.models import Recommender, build_model, usable_models
 from crm_ml.recsys.recommend import assemble_engine, recent_purchases
 from crm_ml.recsys.rules import (
     Candidates,
@@ -45,6 +58,7 @@ from crm_ml.recsys.rules import (
     drop_sensitive_outside_purpose,
     position_in_group,
 )
+from crm_ml.recsys.timestamps import utc_tables
 
 log = logging.getLogger(__name__)
 
@@ -121,10 +135,33 @@ def recall_at_k(
     col_prediction: str = DEFAULT_PREDICTION_COL,
     k: int = DEFAULT_K,
     col_rank: str | None = None,
+    denominator: Literal["relevant", "min_relevant_k"] = "relevant",
 ) -> float:
-    """Share of each user's relevant items found in the top k, averaged over users."""
+    """Share of each user's relevant items found in the top k, averaged over users.
+
+    Parameters
+    ----------
+    rating_true, rating_pred : DataFrame
+        Relevant (user, item) rows; recommended (user, item, score or rank) rows.
+    col_user, col_item, col_prediction, col_rank : str
+        Column names; `col_rank` (1 = best) replaces ordering by `col_prediction`.
+    k : int
+        List length.
+    denominator : {"relevant", "min_relevant_k"}
+        Hits over |relevant| (the default, as microsoft/recommenders: a user with 20
+        relevant items scores at most k / 20) or over min(|relevant|, k) (every user can
+        reach 1; "recall" as some papers and NDCG's ideal list define it).
+
+    Returns
+    -------
+    float
+        Mean over the users of `rating_true` (NaN when it is empty).
+    """
+    if denominator not in ("relevant", "min_relevant_k"):
+        raise ValueError(f"denominator must be 'relevant' or 'min_relevant_k', got {denominator!r}")
     hits, n_true = _hits(rating_true, rating_pred, col_user, col_item, col_prediction, col_rank, k)
-    return _per_user(hits.groupby(col_user).size() / n_true, n_true)
+    denominators = n_true if denominator == "relevant" else n_true.clip(upper=k)
+    return _per_user(hits.groupby(col_user).size() / denominators, n_true)
 
 
 def ndcg_at_k(
@@ -321,28 +358,69 @@ def compare_recommenders(
     cutoff: pd.Timestamp | str,
     horizon_days: int = 30,
     config: RecsysConfig | None = None,
-    models: Sequence[ModelName] = ("als", "bpr", "item_knn"),
+    models: Sequence[ModelName] = MODEL_NAMES,
     ks: tuple[int, ...] = (5, 10, 20),
     affinity: pd.DataFrame | None = None,
     segments: pd.Series | None = None,
     model_configs: Mapping[str, ModelConfig] | None = None,
+    interaction_configs: Mapping[str, InteractionConfig] | None = None,
+    truth: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Train before `cutoff`, test on purchases in the horizon after it; one row per recommender.
 
-    `model_configs` overrides the settings of individual models (e.g. the result of a search
-    on a time-earlier validation window); the others use `config.model` with their name.
+    Parameters
+    ----------
+    tables : mapping of str to DataFrame
+        Accepted tables; only orders (customer_id, product_id, ts) are required.
+    cutoff : Timestamp or str
+        Everything before it trains; the test starts here.
+    horizon_days : int
+        Test purchases are those in [cutoff, cutoff + horizon_days) (unless `truth`).
+    config : RecsysConfig, optional
+        Interaction weights, default model settings, rules.
+    models : sequence of str
+        Models to compare; EASE is left out (warned) above `model.ease_max_items`.
+    ks : tuple of int
+        List lengths of the metrics.
+    affinity : DataFrame, optional
+        True affinities (synthetic worlds) for an oracle row.
+    segments : Series, optional
+        customer_id -> segment for segment popularity in the served row.
+    model_configs, interaction_configs : mapping of str to config, optional
+        Per-model settings and interaction weighting (e.g. a search's result on a
+        time-earlier window); other models use `config.model` / `config.interactions`.
+    truth : DataFrame, optional
+        customer_id, product_id pairs to test on instead of the horizon's purchases (e.g.
+        `crm_ml.recsys.splits.split_last_purchases`).
 
-    Rows: each implicit model, the popularity and buy-again baselines, the oracle (when a true
-    `affinity` frame is given) and `served:<best model>` (the full engine: rules, category
-    cap, buy-again slots, cold-start). Columns: metric@k for precision/recall/ndcg/map/
-    hit_rate, coverage and novelty, `recall@10_vs_popular` and fit seconds.
+    Returns
+    -------
+    DataFrame
+        Rows: each model, the popularity and buy-again baselines, the oracle (with
+        `affinity`) and `served:<best model>` (the full engine: rules, category cap,
+        buy-again slots, cold-start). Columns: metric@k for precision/recall/ndcg/map/
+        hit_rate, coverage and novelty, `recall@10_vs_popular`, fit seconds and
+        `n_test_customers`. A model at or below popularity is warned about.
     """
     config = config or RecsysConfig()
-    data = build_interactions(tables, cutoff, config.interactions)
-    truth = purchases_in_horizon(tables, data.cutoff, horizon_days)
+    tables = utc_tables(tables)
+    catalogue = Catalogue.from_tables(tables, config.offer.default_margin_rate)
+    models = usable_models(models, catalogue.n_items, config.model)
+    interaction_configs = interaction_configs or {}
+    datasets: dict[InteractionConfig, InteractionData] = {}
+
+    def data_for(interactions: InteractionConfig) -> InteractionData:
+        if interactions not in datasets:
+            datasets[interactions] = build_interactions(tables, cutoff, interactions, catalogue)
+        return datasets[interactions]
+
+    data = data_for(config.interactions)
+    if truth is None:
+        truth = purchases_in_horizon(tables, data.cutoff, horizon_days)
+    truth = truth[[DEFAULT_USER_COL, DEFAULT_ITEM_COL]].astype(str)
     truth = truth[data.customer_index(truth[DEFAULT_USER_COL]) >= 0]
     users = np.unique(data.customer_index(truth[DEFAULT_USER_COL])).astype(np.int32)
-    context = build_rule_context(data, tables, config.rules.category_cap)
+    context = build_rule_context(data, tables, rules=config.rules)
     train = _train_frame(data)
     k_max = max(ks)
     log.info("evaluating on %d test customers, %d test purchases", len(users), len(truth))
@@ -350,55 +428,85 @@ def compare_recommenders(
     results: dict[str, dict[str, float]] = {}
     fitted: dict[str, Recommender] = {}
 
-    def run(name: str, model: Recommender, fit_on, exclude_bought: bool = True) -> None:
+    def run(name: str, model: Recommender, fit_on, exclude_bought: bool = True, on=data) -> None:
         start = time.perf_counter()
         model.fit(fit_on)
         seconds = time.perf_counter() - start
-        pred = ranked_frame(model, data, users, k_max, context, exclude_bought)
-        results[name] = {**ranking_report(truth, pred, train, data.catalogue.n_items, ks)}
+        pred = ranked_frame(model, on, users, k_max, context, exclude_bought)
+        results[name] = {**ranking_report(truth, pred, train, catalogue.n_items, ks)}
         results[name]["fit_seconds"] = seconds
         fitted[name] = model
 
     model_configs = model_configs or {}
     for name in models:
-        run(
-            name,
-            build_model(config.for_model(name, model_configs.get(name)).model),
-            data.user_items,
-        )
+        model_data = data_for(interaction_configs.get(name, config.interactions))
+        settings = config.for_model(name, model_configs.get(name)).model
+        run(name, build_model(settings), model_data.user_items, on=model_data)
     popularity_matrix = recent_purchases(data, config.rules.popularity_window_days)
     run("popular", PopularityRecommender(), popularity_matrix)
     history = buy_again_matrix(
         data.purchase_counts,
         data.days_since_purchase,
-        data.catalogue.is_repeatable,
-        config.interactions.half_life_days,
+        catalogue.is_repeatable,
+        config.rules.buy_again_half_life_days,
     )
     run("buy_again", BuyAgainRecommender(), history, exclude_bought=False)
     if affinity is not None:
         run("oracle", OracleRecommender(), affinity_matrix(affinity, data))
+    k_ref = 10 if 10 in ks else ks[0]
+    key = f"recall@{k_ref}"
     if models:
-        key = f"recall@{10 if 10 in ks else ks[0]}"
         best = max(models, key=lambda m: results[m][key])
-        engine = assemble_engine(data, context, fitted[best], config, segments)
-        start = time.perf_counter()
-        served_row: dict[str, float] = {}
-        # a served list of length k is what a customer sees, so each k gets its own lists
-        for k in sorted(ks, reverse=True):
-            served = engine.recommend(data.customer_ids[users], k=k, export=False)
-            served = served.astype({DEFAULT_USER_COL: str, DEFAULT_ITEM_COL: str})
-            report = ranking_report(
-                truth, served, train, data.catalogue.n_items, (k,), col_rank="rank"
-            )
-            served_row.update({m: v for m, v in report.items() if m.endswith(f"@{k}")})
-        served_row = {m: served_row.get(m, np.nan) for m in results[best]}
-        served_row["fit_seconds"] = time.perf_counter() - start
-        results[f"served:{best}"] = served_row
+        serving = config.for_model(
+            best, model_configs.get(best), interaction_configs.get(best, config.interactions)
+        )
+        best_data = data_for(serving.interactions)
+        engine = assemble_engine(best_data, context, fitted[best], serving, segments)
+        results[f"served:{best}"] = _served_row(engine, users, truth, train, ks, results[best])
     table = pd.DataFrame.from_dict(results, orient="index")
     table.index.name = "recommender"
-    k_ref = 10 if 10 in ks else ks[0]
-    table[f"recall@{k_ref}_vs_popular"] = (
-        table[f"recall@{k_ref}"] / table.loc["popular", f"recall@{k_ref}"]
-    )
+    table[f"{key}_vs_popular"] = table[key] / table.loc["popular", key]
     table["n_test_customers"] = len(users)
+    _warn_at_or_below_popularity(table, key)
     return table
+
+
+def _served_row(
+    engine,
+    users: np.ndarray,
+    truth: pd.DataFrame,
+    train: pd.DataFrame,
+    ks: tuple[int, ...],
+    columns: Mapping[str, float],
+) -> dict[str, float]:
+    """Metrics of the served lists; a list of length k is what a customer sees, so each k
+    gets its own lists."""
+    start = time.perf_counter()
+    data = engine.data
+    row: dict[str, float] = {}
+    for k in sorted(ks, reverse=True):
+        served = engine.recommend(data.customer_ids[users], k=k, export=False)
+        served = served.astype({DEFAULT_USER_COL: str, DEFAULT_ITEM_COL: str})
+        report = ranking_report(truth, served, train, data.catalogue.n_items, (k,), col_rank="rank")
+        row.update({m: v for m, v in report.items() if m.endswith(f"@{k}")})
+    row = {m: row.get(m, np.nan) for m in columns}
+    row["fit_seconds"] = time.perf_counter() - start
+    return row
+
+
+def _warn_at_or_below_popularity(table: pd.DataFrame, key: str) -> None:
+    """A recommender that does not beat bestsellers must not pass unnoticed."""
+    popular = table.loc["popular", key]
+    baselines = {"popular", "buy_again", "oracle"}
+    weak = [
+        name for name in table.index if name not in baselines and table.loc[name, key] <= popular
+    ]
+    for name in weak:
+        log.warning(
+            "recommender %s scores %s %.4f, not above popularity (%.4f) on %d test customers",
+            name,
+            key,
+            table.loc[name, key],
+            popular,
+            int(table["n_test_customers"].iloc[0]),
+        )

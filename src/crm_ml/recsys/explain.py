@@ -2,7 +2,7 @@
 
 ALS uses implicit's exact `explain` (Hu, Koren & Volinsky 2008, section 5); item-kNN sums
 `confidence(j) * similarity(j, item)` over the customer's items j, so each term is exactly
-j's share; BPR has no exact decomposition and falls back to item-factor cosine x confidence.
+j's share (EASE likewise, with its weights B[j, item]); BPR has no exact decomposition and falls back to item-factor cosine x confidence.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pandas as pd
 from crm_ml.recsys.interactions import InteractionData
 from crm_ml.recsys.models import Recommender
 
-EXPLAINED_SOURCES = ("als", "bpr", "item_knn")
+EXPLAINED_SOURCES = ("als", "bpr", "item_knn", "ease")
 EXPLANATION_COLUMNS = [
     "customer_id",
     "product_id",
@@ -34,7 +34,7 @@ def explain_recommendations(
     """One row per (recommended item, contributing item), strongest contributor first.
 
     `recommendations` needs customer_id, product_id and source; only rows produced by a model
-    (als / bpr / item_knn) are explained. `contributor_purchased` tells whether the contributor
+    (als / bpr / item_knn / ease) are explained. `contributor_purchased` tells whether the contributor
     was bought (rather than only viewed), and `days_since_purchase` how long ago.
     """
     rows = recommendations.loc[recommendations["source"].astype(str).isin(EXPLAINED_SOURCES)]

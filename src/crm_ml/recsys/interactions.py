@@ -1,8 +1,12 @@
 """Customer x product confidence matrix as of a cutoff, the input of every implicit model.
 
-Only rows with ts < cutoff are used (point in time). Each interaction kind has a weight and
-fades with an exponential half-life; optional BM25 / TF-IDF weighting follows implicit's own
-examples (weight the item x user matrix, then transpose).
+Only rows with ts < cutoff are used (point in time). Each interaction kind has a weight;
+old interactions may fade with an exponential half-life (none by default; "auto" scales it
+to the median age of the interactions, see `InteractionConfig`); optional BM25 / TF-IDF
+weighting follows implicit's own examples (weight the item x user matrix, then transpose).
+Orders with customer_id, product_id and ts are enough; customers (signup_ts), products and
+events add cold-start rows, the catalogue and browsing signals when present. Naive
+timestamps are read as UTC (`crm_ml.recsys.timestamps`).
 
 Example::
 
@@ -23,6 +27,7 @@ from implicit.nearest_neighbours import bm25_weight, tfidf_weight
 
 from crm_ml.recsys.catalogue import Catalogue
 from crm_ml.recsys.config import InteractionConfig
+from crm_ml.recsys.timestamps import as_utc, utc_tables
 
 log = logging.getLogger(__name__)
 
@@ -63,15 +68,20 @@ class InteractionData:
         return self.customer_ids.get_indexer(pd.Index(customer_ids).astype(str))
 
 
-def _as_utc(cutoff: pd.Timestamp | str) -> pd.Timestamp:
-    ts = pd.Timestamp(cutoff)
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-
-
 def _decay(age_days: np.ndarray, half_life_days: float | None) -> np.ndarray:
     if half_life_days is None:
         return np.ones_like(age_days)
     return np.power(0.5, age_days / half_life_days)
+
+
+def resolve_half_life(config: InteractionConfig, age_days: np.ndarray) -> float | None:
+    """The half-life in days: the configured number, None (no decay), or for "auto"
+    `config.auto_half_life` x the median age of the interactions (at least one day)."""
+    if config.half_life_days != "auto":
+        return config.half_life_days
+    if len(age_days) == 0:
+        return None
+    return max(config.auto_half_life * float(np.median(age_days)), 1.0)
 
 
 def _require(table: pd.DataFrame, name: str, columns: list[str]) -> None:
@@ -81,11 +91,15 @@ def _require(table: pd.DataFrame, name: str, columns: list[str]) -> None:
 
 
 def _customer_index(tables: Mapping[str, pd.DataFrame], cutoff: pd.Timestamp) -> pd.Index:
-    customers = tables["customers"]
-    _require(customers, "customers", ["customer_id", "signup_ts"])
-    known = customers.loc[customers["signup_ts"] < cutoff, "customer_id"].astype(str)
+    """Customers with an order before the cutoff, and those signed up before it (when the
+    customers table says when: they get an empty row, served by the cold-start path)."""
     active = tables["orders"].loc[tables["orders"]["ts"] < cutoff, "customer_id"].astype(str)
-    return pd.Index(sorted(set(known) | set(active)), name="customer_id")
+    known = set(active)
+    customers = tables.get("customers")
+    if customers is not None and "signup_ts" in customers.columns:
+        _require(customers, "customers", ["customer_id"])
+        known |= set(customers.loc[customers["signup_ts"] < cutoff, "customer_id"].astype(str))
+    return pd.Index(sorted(known), name="customer_id")
 
 
 def _interaction_rows(
@@ -93,7 +107,6 @@ def _interaction_rows(
 ) -> pd.DataFrame:
     """customer_id, product_id, weight (before decay), ts of every usable interaction."""
     orders = tables["orders"]
-    _require(orders, "orders", ["customer_id", "product_id", "ts"])
     start = cutoff - config.lookback_days * _DAY if config.lookback_days else None
     keep = orders["ts"] < cutoff
     if start is not None:
@@ -172,14 +185,39 @@ def build_interactions(
 
     Rows: customers signed up before the cutoff (or with an order before it), so cold-start
     customers have an empty row. Columns: every product of the catalogue.
+
+    Parameters
+    ----------
+    tables : mapping of str to DataFrame
+        `orders` (customer_id, product_id, ts) is required; `customers`, `products` and
+        `events` are used when present.
+    cutoff : Timestamp or str
+        Point in time; a naive value is read as UTC.
+    config : InteractionConfig, optional
+        Weights per kind, decay, scaling.
+    catalogue : Catalogue, optional
+        The products' order; by default from `products` (or the ids seen in orders).
+
+    Returns
+    -------
+    InteractionData
+        Confidence, purchase counts and days since purchase, aligned on customers x products.
+
+    Raises
+    ------
+    ValueError
+        If orders lack customer_id, product_id or ts (the message names them).
     """
     config = config or InteractionConfig()
-    cutoff = _as_utc(cutoff)
-    catalogue = catalogue or Catalogue.from_products(tables["products"])
+    cutoff = as_utc(cutoff)
+    _require(tables["orders"], "orders", ["customer_id", "product_id", "ts"])
+    tables = utc_tables(tables)
+    catalogue = catalogue or Catalogue.from_tables(tables)
     customer_ids = _customer_index(tables, cutoff)
     rows = _interaction_rows(tables, cutoff, config)
     age = ((cutoff - rows["ts"]) / _DAY).to_numpy(dtype=np.float64)
-    values = rows["w"].to_numpy(dtype=np.float64) * _decay(age, config.half_life_days)
+    half_life = resolve_half_life(config, age)
+    values = rows["w"].to_numpy(dtype=np.float64) * _decay(age, half_life)
     r = customer_ids.get_indexer(rows["customer_id"].astype(str))
     c = catalogue.product_ids.get_indexer(rows["product_id"].astype(str))
     ok = (r >= 0) & (c >= 0) & (values > 0)
@@ -187,11 +225,12 @@ def build_interactions(
     user_items = _weigh(_to_csr(r[ok], c[ok], values[ok], shape), config)
     counts, days = _purchase_matrices(tables["orders"], customer_ids, catalogue, cutoff)
     log.info(
-        "interactions as of %s: %d customers x %d products, %d non-zeros",
+        "interactions as of %s: %d customers x %d products, %d non-zeros, half-life %s",
         cutoff.date(),
         shape[0],
         shape[1],
         user_items.nnz,
+        "none" if half_life is None else f"{half_life:.0f} days",
     )
     return InteractionData(user_items, counts, days, customer_ids, catalogue, cutoff)
 
@@ -200,8 +239,8 @@ def purchases_in_horizon(
     tables: Mapping[str, pd.DataFrame], cutoff: pd.Timestamp | str, horizon_days: int
 ) -> pd.DataFrame:
     """Distinct (customer_id, product_id) bought in [cutoff, cutoff + horizon): the test truth."""
-    cutoff = _as_utc(cutoff)
-    orders = tables["orders"]
+    cutoff = as_utc(cutoff)
+    orders = utc_tables({"orders": tables["orders"]})["orders"]
     keep = (orders["ts"] >= cutoff) & (orders["ts"] < cutoff + horizon_days * _DAY)
     if "is_return" in orders.columns:
         keep &= ~orders["is_return"].astype("boolean").fillna(False)

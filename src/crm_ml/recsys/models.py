@@ -1,4 +1,4 @@
-"""ALS, BPR and item-kNN from `implicit`, behind one small interface shared with the baselines.
+"""ALS, BPR and item-kNN from `implicit`, and EASE, behind one interface shared with the baselines.
 
 Every recommender here (and in `crm_ml.recsys.baselines`) has the shape of implicit's
 `RecommenderBase`: `fit(user_items)` on a customers x products `scipy.sparse.csr_matrix`,
@@ -17,10 +17,11 @@ from __future__ import annotations
 import logging
 import warnings
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import implicit
 import numpy as np
+import scipy.linalg
 import scipy.sparse as sp
 from implicit.utils import ParameterWarning
 from threadpoolctl import threadpool_limits
@@ -217,6 +218,110 @@ class ImplicitRecommender(Recommender):
         return [(int(items[b]), float(contrib[b])) for b in best if contrib[b] > 0]
 
 
+class CatalogueTooLargeError(ValueError):
+    """A model that holds an items x items dense matrix was asked to fit a too large catalogue."""
+
+
+def ease_fits(n_items: int, config: ModelConfig) -> bool:
+    """Whether EASE may fit a catalogue of `n_items` under `config.ease_max_items`."""
+    return n_items <= config.ease_max_items
+
+
+def usable_models(models: Sequence[str], n_items: int, config: ModelConfig) -> tuple[str, ...]:
+    """`models` without EASE when the catalogue exceeds `config.ease_max_items` (warned)."""
+    if "ease" in models and not ease_fits(n_items, config):
+        log.warning(
+            "EASE skipped: %d products exceed model.ease_max_items = %d (EASE holds a dense "
+            "items x items matrix)",
+            n_items,
+            config.ease_max_items,
+        )
+        return tuple(m for m in models if m != "ease")
+    return tuple(models)
+
+
+class EaseRecommender(Recommender):
+    """EASE: a closed-form item-item linear model, our own code (implicit has none).
+
+    Steck (2019), "Embarrassingly Shallow Autoencoders for Sparse Data", WWW '19: with the
+    Gram matrix G = X^T X of the customers x products confidence X,
+
+        P = (G + lambda I)^-1,    B = I - P diag(1 / diag(P))    (so diag(B) = 0),
+
+    and the scores of a customer are x_u B. `lambda` is `ModelConfig.ease_lambda` (the
+    paper's L2 penalty, in the units of G). B is dense items x items, so catalogues above
+    `ModelConfig.ease_max_items` are refused with `CatalogueTooLargeError`.
+
+    Example::
+
+        model = EaseRecommender(ModelConfig(name="ease", ease_lambda=100)).fit(user_items)
+        ids, scores = model.recommend(np.arange(10), user_items[:10], N=5)
+    """
+
+    name = "ease"
+    source = "ease"
+
+    def __init__(self, config: ModelConfig) -> None:
+        self.config = config
+        self.weights = np.zeros((0, 0), dtype=np.float32)
+
+    def fit(self, user_items: sp.csr_matrix) -> EaseRecommender:
+        """Solve for B in closed form (one dense Cholesky-sized inversion).
+
+        Raises
+        ------
+        CatalogueTooLargeError
+            If the catalogue has more than `config.ease_max_items` products.
+        """
+        n_items = user_items.shape[1]
+        if not ease_fits(n_items, self.config):
+            gigabytes = n_items**2 * 8 / 1e9
+            raise CatalogueTooLargeError(
+                f"EASE needs a dense {n_items:,} x {n_items:,} matrix ({gigabytes:.1f} GB) and "
+                f"the limit is model.ease_max_items = {self.config.ease_max_items:,}; raise "
+                f"the limit or use als, bpr or item_knn for this catalogue"
+            )
+        x = sp.csr_matrix(user_items, dtype=np.float64)
+        gram = (x.T @ x).toarray()
+        gram[np.diag_indices(n_items)] += self.config.ease_lambda
+        with threadpool_limits(self.config.num_threads or None, "blas"):
+            inverse = scipy.linalg.inv(gram, overwrite_a=True, check_finite=False)
+        weights = -inverse / np.diag(inverse)[None, :]
+        weights[np.diag_indices(n_items)] = 0.0
+        self.weights = weights.astype(np.float32)
+        return self
+
+    def recommend(self, userids, user_items, N=10, exclude=None):
+        n_rows, n_items = len(userids), self.weights.shape[0]
+        ids = np.full((n_rows, N), -1, dtype=np.int32)
+        scores = np.full((n_rows, N), -np.inf, dtype=np.float32)
+        user_items = sp.csr_matrix(user_items, dtype=np.float32)
+        take = min(N, n_items)
+        step = max(1, FETCH_CELLS // max(n_items, 1))  # dense scores of `step` rows at once
+        for start in range(0, n_rows, step):
+            rows = slice(start, min(start + step, n_rows))
+            dense = np.asarray(user_items[rows] @ self.weights)
+            if exclude is not None:
+                mask = sp.csr_matrix(exclude[rows]).tocoo()
+                dense[mask.row, mask.col] = -np.inf
+            top = np.argpartition(-dense, take - 1, axis=1)[:, :take]
+            part = np.take_along_axis(dense, top, axis=1)
+            order = np.argsort(-part, axis=1, kind="stable")
+            top_ids = np.take_along_axis(top, order, axis=1)
+            top_scores = np.take_along_axis(part, order, axis=1)
+            ids[rows, :take] = np.where(np.isneginf(top_scores), -1, top_ids)
+            scores[rows, :take] = top_scores
+        return ids, scores
+
+    def explain(self, userid, user_items, itemid, N=3):
+        # score(item) = sum_j x_uj B[j, item]: each term is exactly j's contribution
+        row = sp.csr_matrix(user_items[0] if user_items.shape[0] > 1 else user_items)
+        items = row.indices
+        contrib = row.data * self.weights[items, itemid]
+        best = np.argsort(-contrib)[:N]
+        return [(int(items[b]), float(contrib[b])) for b in best if contrib[b] > 0]
+
+
 def _drop_padding(ids: np.ndarray, scores: np.ndarray) -> np.ndarray:
     """implicit marks filtered or missing entries with score -FLT_MAX (id kept or -1)."""
     return np.where(np.asarray(scores) <= -np.finfo(np.float32).max / 2, -1, ids)
@@ -259,9 +364,12 @@ def _implicit_model(config: ModelConfig):
             B=config.knn_bm25_b,
             num_threads=config.num_threads,
         )
-    raise ValueError(f"unknown recommender model '{config.name}'; use als, bpr or item_knn")
+    raise ValueError(f"unknown recommender model '{config.name}'; use als, bpr, item_knn or ease")
 
 
-def build_model(config: ModelConfig | None = None) -> ImplicitRecommender:
-    """An unfitted implicit model chosen by name, with fixed seed and threads from config."""
-    return ImplicitRecommender(config or ModelConfig())
+def build_model(config: ModelConfig | None = None) -> Recommender:
+    """An unfitted model chosen by name (implicit's, or EASE), seed and threads from config."""
+    config = config or ModelConfig()
+    if config.name == "ease":
+        return EaseRecommender(config)
+    return ImplicitRecommender(config)

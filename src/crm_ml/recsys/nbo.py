@@ -5,15 +5,21 @@ x margin, where rank_weight = 1 / log2(rank + 1) (the NDCG discount) turns the r
 ranking into a relevance weight comparable across sources. Without a propensity frame the
 propensity term is 1. The offer carries a plain-language reason built from the purchased item
 that contributed most ("bought running shoes 3 weeks ago; customers like you also buy socks").
+Without products.price (or margin) the margin term is left out (margin NaN), with one note;
+an offer margin rate configured explicitly without prices is an error.
 """
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pandas as pd
 
-from crm_ml.recsys.explain import explain_recommendations
+from crm_ml.recsys.explain import EXPLAINED_SOURCES, explain_recommendations
 from crm_ml.recsys.recommend import RecommendationEngine
+
+log = logging.getLogger(__name__)
 
 OFFER_COLUMNS = [
     "customer_id",
@@ -69,13 +75,26 @@ def _reason(row: pd.Series) -> str:
         )
     elif row["source"] == "popular_segment":
         text = f"{label} is popular with similar customers"
-    elif row["source"] in ("als", "bpr", "item_knn"):
+    elif row["source"] in EXPLAINED_SOURCES:
         text = f"matches what you browsed; customers like you buy {label}"
     else:
         text = f"{label} is popular right now"
     if pd.notna(row["propensity_given"]):
         text += f"; {row['propensity_given']:.0%} likely to buy {row['category']} soon"
     return text
+
+
+def _margin_weight(engine: RecommendationEngine, margin: np.ndarray) -> np.ndarray:
+    """The margin term of the offer score: the margin, or 1 when products carry no price."""
+    if engine.data.catalogue.has_margin:
+        return margin
+    if "default_margin_rate" in engine.config.offer.model_fields_set:
+        raise ValueError(
+            "recsys.offer.default_margin_rate needs column 'price' (or 'margin') in table "
+            "'products'; add it, or leave the rate unset to rank offers without margin"
+        )
+    log.info("table 'products' has no 'price' or 'margin': offers are ranked without margin")
+    return np.ones_like(margin)
 
 
 def next_best_offer(
@@ -88,6 +107,11 @@ def next_best_offer(
     Only listed items can be offered, so every business rule the list obeyed still holds.
     Columns: customer_id, product_id, category, offer_score, propensity, margin, rank, source,
     reason.
+
+    Raises
+    ------
+    ValueError
+        If an offer margin rate is configured explicitly but products have no price.
     """
     recs = recommendations.astype(
         {"customer_id": str, "product_id": str, "category": str, "source": str}
@@ -95,6 +119,7 @@ def next_best_offer(
     catalogue = engine.data.catalogue
     item = catalogue.product_ids.get_indexer(recs["product_id"])
     recs = recs.assign(margin=catalogue.margin[item], label=catalogue.labels[item])
+    margin_weight = _margin_weight(engine, recs["margin"].to_numpy(dtype=float))
     if propensity is not None:
         recs = recs.merge(propensity_long(propensity), on=["customer_id", "category"], how="left")
         recs["propensity_given"] = recs["propensity"]
@@ -103,7 +128,7 @@ def next_best_offer(
         recs["propensity_given"] = np.nan
         recs["propensity"] = 1.0
     rank_weight = 1.0 / np.log2(recs["rank"].astype(float) + 1.0)
-    recs["offer_score"] = recs["propensity"] * rank_weight * recs["margin"]
+    recs["offer_score"] = recs["propensity"] * rank_weight * margin_weight
     best = recs.sort_values(["customer_id", "offer_score"], ascending=[True, False])
     best = best.drop_duplicates("customer_id").reset_index(drop=True)
 

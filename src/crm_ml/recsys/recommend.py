@@ -20,6 +20,7 @@ import pickle
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -45,6 +46,7 @@ from crm_ml.recsys.rules import (
     first_proposal,
     position_in_group,
 )
+from crm_ml.recsys.timestamps import utc_tables
 
 log = logging.getLogger(__name__)
 
@@ -52,9 +54,18 @@ _BUY_AGAIN = SOURCE_CODES["buy_again"]
 OUTPUT_COLUMNS = ["customer_id", "rank", "product_id", "category", "score", "source"]
 
 
-def recent_purchases(data: InteractionData, window_days: int | None) -> sp.csr_matrix:
-    """Purchase counts restricted to the last `window_days` before the cutoff."""
+def recent_purchases(
+    data: InteractionData, window_days: int | Literal["auto"] | None
+) -> sp.csr_matrix:
+    """Purchase counts restricted to the last `window_days` before the cutoff.
+
+    "auto": the median time since a customer last bought a product (over every customer x
+    product bought), so the window holds the most recent half of them on any time scale.
+    """
     counts = data.purchase_counts.copy()
+    if window_days == "auto":
+        days = data.days_since_purchase.data
+        window_days = float(np.median(days)) if len(days) else None
     if window_days is not None:
         counts.data = np.where(data.days_since_purchase.data <= window_days, counts.data, 0)
         counts.eliminate_zeros()
@@ -188,7 +199,23 @@ class RecommendationEngine:
             chosen, rank = self._recommend_rows(users[start : start + batch_size], k, rules)
             order = np.lexsort((rank, chosen.user))  # batches are in user order already
             out.append(chosen.subset(order), rank[order])
+        if export and out.size == 0 and len(users):
+            self._warn_empty_export(users)
         return self.to_frame(*out.result())
+
+    def _warn_empty_export(self, users: np.ndarray) -> None:
+        """An export without a single row must say why (DESIGN.md: never silence)."""
+        if not self.context.has_consent_column:
+            reason = (
+                "table 'customers' has no 'marketing_consent' column, so every customer "
+                "counts as not consenting (DESIGN.md); add the column to export lists, or "
+                "call recommend(export=False) for analytics"
+            )
+        elif not self.context.consent[users].any():
+            reason = f"none of the {len(users):,} customers has marketing_consent = true"
+        else:
+            reason = "the business rules removed every candidate"
+        log.warning("recommendation export is empty: %s", reason)
 
     def to_frame(self, c: Candidates, rank: np.ndarray) -> pd.DataFrame:
         """Tidy table in the given row order; ids as categoricals so millions of rows stay cheap.
@@ -267,7 +294,7 @@ def assemble_engine(
             data.purchase_counts,
             data.days_since_purchase,
             data.catalogue.is_repeatable,
-            config.interactions.half_life_days,
+            rules.buy_again_half_life_days,
         )
     )
     return RecommendationEngine(config, data, model, popularity, buy_again, context)
@@ -281,8 +308,9 @@ def fit_engine(
 ) -> RecommendationEngine:
     """Build interactions as of `cutoff`, fit the configured model and wrap it with the rules."""
     config = config or RecsysConfig()
-    catalogue = Catalogue.from_products(tables["products"], config.offer.default_margin_rate)
+    tables = utc_tables(tables)
+    catalogue = Catalogue.from_tables(tables, config.offer.default_margin_rate)
     data = build_interactions(tables, cutoff, config.interactions, catalogue)
     model = build_model(config.model).fit(data.user_items)
-    context = build_rule_context(data, tables, config.rules.category_cap)
+    context = build_rule_context(data, tables, rules=config.rules)
     return assemble_engine(data, context, model, config, segments)

@@ -16,8 +16,11 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from crm_ml.recsys.catalogue import Catalogue
+from crm_ml.recsys.config import RulesConfig
 from crm_ml.recsys.interactions import InteractionData
 from crm_ml.recsys.models import lookup
+from crm_ml.recsys.timestamps import utc_tables
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +33,7 @@ SOURCE_LABELS: tuple[str, ...] = (
     "popular",
     "popular_segment",
     "oracle",
+    "ease",  # appended: codes of the labels before it are stored in saved engines
 )
 SOURCE_CODES: dict[str, int] = {label: code for code, label in enumerate(SOURCE_LABELS)}
 
@@ -86,7 +90,9 @@ class Candidates:
 class RuleContext:
     """What the rules need, aligned on the matrices' user rows and item columns.
 
-    `excluded` and `bought_categories` are customers x categories; `consent` is per customer.
+    `excluded` and `bought_categories` are customers x categories; `consent` is per customer
+    (`has_consent_column` False: the customers table had no `marketing_consent`, so nobody
+    counts as consenting).
     """
 
     purchase_counts: sp.csr_matrix
@@ -97,6 +103,7 @@ class RuleContext:
     is_repeatable: np.ndarray
     is_sensitive: np.ndarray
     category_cap: int | None = 3
+    has_consent_column: bool = True
 
 
 Rule = Callable[[Candidates, RuleContext], np.ndarray]
@@ -167,20 +174,60 @@ def apply_rules(c: Candidates, ctx: RuleContext, rules: Sequence[Rule]) -> Candi
     return c
 
 
+def _check_explicit_cap(rules: RulesConfig, catalogue: Catalogue) -> None:
+    explicit = "category_cap" in rules.model_fields_set
+    if explicit and rules.category_cap is not None and not catalogue.has_category:
+        raise ValueError(
+            f"recsys.rules.category_cap = {rules.category_cap} needs column 'category' in "
+            "table 'products'; add it, or set category_cap to null"
+        )
+
+
+def _require_categories(catalogue: Catalogue, tables: Mapping[str, pd.DataFrame]) -> None:
+    """Exclusions and sensitive products are promises to customers: never skipped silently."""
+    if catalogue.has_category:
+        return
+    exclusions = tables.get("exclusions")
+    if exclusions is not None and len(exclusions):
+        raise ValueError(
+            "table 'exclusions' lists dismissed categories but table 'products' lacks column "
+            "'category' to find their products; add products.category"
+        )
+    if catalogue.is_sensitive.any():
+        raise ValueError(
+            "table 'products' marks sensitive products (is_sensitive) but lacks column "
+            "'category' that says who bought in their category; add products.category"
+        )
+
+
 def build_rule_context(
     data: InteractionData,
     tables: Mapping[str, pd.DataFrame],
     category_cap: int | None = 3,
+    rules: RulesConfig | None = None,
 ) -> RuleContext:
     """Rule inputs as of `data.cutoff`: exclusions recorded before it, consent as exported.
 
-    Customers without a `marketing_consent` value count as not consenting.
+    Customers without a `marketing_consent` value (or without the column) count as not
+    consenting (DESIGN.md). The cap comes from `rules` when given, else `category_cap`;
+    without products.category a default cap is skipped with a note.
+
+    Raises
+    ------
+    ValueError
+        If exclusions or sensitive products are given, or `rules.category_cap` was set
+        explicitly, but products have no category (the message names the column).
     """
     catalogue = data.catalogue
+    _require_categories(catalogue, tables)
+    if rules is not None:
+        _check_explicit_cap(rules, catalogue)
+        category_cap = rules.category_cap
     n_users, n_cats = data.n_users, len(catalogue.categories)
     excluded = sp.csr_matrix((n_users, n_cats), dtype=np.float32)
     exclusions = tables.get("exclusions")
     if exclusions is not None and len(exclusions):
+        exclusions = utc_tables({"exclusions": exclusions})["exclusions"]
         past = exclusions.loc[exclusions["ts"] < data.cutoff]
         rows = data.customer_index(past["customer_id"])
         cols = catalogue.categories.get_indexer(past["category"].astype(str))
@@ -189,9 +236,10 @@ def build_rule_context(
             (np.ones(ok.sum(), np.float32), (rows[ok], cols[ok])), shape=(n_users, n_cats)
         )
         excluded.sum_duplicates()
-    customers = tables["customers"]
+    customers = tables.get("customers", pd.DataFrame())
     consent = np.zeros(n_users, dtype=bool)
-    if "marketing_consent" in customers.columns:
+    has_consent_column = "marketing_consent" in customers.columns
+    if has_consent_column:
         rows = data.customer_index(customers["customer_id"])
         flags = customers["marketing_consent"].astype("boolean").fillna(False).to_numpy(bool)
         consent[rows[rows >= 0]] = flags[rows >= 0]
@@ -203,8 +251,17 @@ def build_rule_context(
         category_codes=catalogue.category_codes,
         is_repeatable=catalogue.is_repeatable,
         is_sensitive=catalogue.is_sensitive,
-        category_cap=category_cap,
+        category_cap=_category_cap(category_cap, catalogue),
+        has_consent_column=has_consent_column,
     )
+
+
+def _category_cap(category_cap: int | None, catalogue: Catalogue) -> int | None:
+    if category_cap is not None and not catalogue.has_category:
+        # one category holds every product: a cap would cut every list to `category_cap`
+        log.info("table 'products' has no 'category' column: the per-category cap is skipped")
+        return None
+    return category_cap
 
 
 def with_cap(ctx: RuleContext, category_cap: int | None) -> RuleContext:

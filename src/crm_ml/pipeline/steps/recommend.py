@@ -22,16 +22,16 @@ from crm_ml.pipeline.steps.frames import cutoff_plan
 from crm_ml.pipeline.steps.oracle import has_oracle, load_true_affinity
 from crm_ml.pipeline.steps.segments import CURRENT
 from crm_ml.recsys import (
+    MODEL_NAMES,
     RecommendationEngine,
     RecsysConfig,
     SearchResult,
-    compare_recommenders,
     fit_engine,
-    tune_models,
+    select_recommender,
 )
-from crm_ml.recsys.tuning import SEARCH_SPACE
+from crm_ml.recsys.tuning import HALF_LIFE, SEARCH_SPACE
 
-MODELS = ("als", "bpr", "item_knn")
+MODELS = MODEL_NAMES
 ENGINE_FILE = "recsys_engine.pkl"
 GATE_METRIC = "served_recall_at_10"
 
@@ -75,11 +75,24 @@ def _comparison_chart(table: pd.DataFrame) -> Figure:
 
 
 def search_table(found: dict[str, SearchResult]) -> pd.DataFrame:
-    """Per model: the searched settings and their recall on the validation window."""
+    """Per model: the searched settings, their recall on the validation window (and
+    popularity's), the window and the interaction half-life chosen."""
     rows = []
     for name, result in found.items():
         chosen = {p: getattr(result.best, p) for p in SEARCH_SPACE[name]}
-        rows.append({"model": name, "validation_recall": result.best_score, **chosen})
+        decay = result.interactions.describe_decay() if result.interactions else "none"
+        rows.append(
+            {
+                "model": name,
+                "validation_recall": result.best_score,
+                "validation_popularity_recall": result.popularity_score,
+                "validation": result.validation,
+                "validation_days": result.validation_days,
+                "validation_customers": result.validation_customers,
+                HALF_LIFE: decay,
+                **chosen,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -92,22 +105,18 @@ def run_recommendations(paths: RunPaths, config: RunConfig, track: bool = True) 
     segments = segments_of(paths)
     holdout_cutoff = cutoff_plan(paths, config).holdout
     # hyper-parameters chosen on the window just before the holdout cutoff, never on it
-    found = tune_models(tables, holdout_cutoff, rconfig, MODELS)
-    tuned = {name: result.best for name, result in found.items()}
-    comparison = compare_recommenders(
+    chosen = select_recommender(
         tables,
         holdout_cutoff,
-        horizon_days=int(config.recsys.get("eval_horizon_days", 30)),
-        config=rconfig,
-        models=MODELS,
+        rconfig,
+        MODELS,
+        horizon_days=rconfig.eval_horizon_days,
         affinity=affinity,
         segments=segments,
-        model_configs=tuned,
     )
-    best = max(MODELS, key=lambda m: comparison.loc[m, "recall@10"])
+    comparison, best = chosen.comparison, chosen.best_model
     served_name = f"served:{best}"
-    serving = rconfig.for_model(best, tuned.get(best))
-    engine = fit_engine(tables, pd.Timestamp(accepted_as_of(paths)), serving, segments)
+    engine = fit_engine(tables, pd.Timestamp(accepted_as_of(paths)), chosen.serving, segments)
     recommendations = engine.recommend(export=True)
     recommendations.to_parquet(paths.scores / "recommendations.parquet", index=False)
     with (paths.root / ENGINE_FILE).open("wb") as fh:
@@ -125,7 +134,7 @@ def run_recommendations(paths: RunPaths, config: RunConfig, track: bool = True) 
         engine,
         metrics,
         {"recsys": _comparison_chart(comparison)},
-        searched=search_table(found),
+        searched=search_table(chosen.searched),
     )
     if track:
         outcome.decision = _track(engine, comparison, metrics, paths.run_id)
