@@ -13,6 +13,7 @@ import pytest
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
+from crm_ml.contract.errors import ContractError
 from crm_ml.tracking import configure_tracking
 from crm_ml.tracking.store import (
     TrackingConfig,
@@ -32,6 +33,31 @@ def test_local_store_layout_and_idempotence(store_root: Path):
     assert (store_root / "experiments" / "artifacts").is_dir()
     with sqlite3.connect(store_root / "experiments" / "mlflow.db") as connection:
         assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+def _garbage(db: Path) -> None:
+    db.write_bytes(bytes(range(256)) * 20)
+
+
+def _truncated(db: Path) -> None:
+    with sqlite3.connect(db) as connection:
+        connection.execute("CREATE TABLE t (x TEXT)")
+        connection.executemany("INSERT INTO t VALUES (?)", [("x" * 500,)] * 200)
+    db.write_bytes(db.read_bytes()[:3000])
+
+
+# a ContractError, so every crm-ml command prints it as one line without a traceback
+@pytest.mark.parametrize("damage", [_garbage, _truncated], ids=["garbage", "truncated"])
+def test_a_corrupt_store_is_one_clear_error_naming_the_file(tmp_path: Path, damage, monkeypatch):
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    db = tmp_path / "experiments" / "mlflow.db"
+    db.parent.mkdir()
+    damage(db)
+    with pytest.raises(ContractError) as info:
+        configure_tracking(tmp_path)
+    message = str(info.value)
+    assert str(db) in message and "not a readable SQLite database" in message, message
+    assert "\n" not in message
 
 
 def test_environment_overrides_unless_a_root_is_given(store_root: Path, monkeypatch):

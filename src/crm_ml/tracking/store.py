@@ -37,6 +37,8 @@ import mlflow
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
+from crm_ml.contract.errors import ContractError
+
 log = logging.getLogger(__name__)
 
 FAMILIES = ("churn", "propensity", "clv", "uplift", "recsys")
@@ -60,6 +62,14 @@ _CHATTY_LOGGERS = (
 T = TypeVar("T")
 
 _held = threading.local()  # makes store_lock re-entrant within a thread
+
+
+class StoreUnreadableError(ContractError):
+    """The local MLflow database is not a readable SQLite file (truncated, overwritten).
+
+    A ContractError, because to the user it is the same thing: an input file that stops
+    the run, reported as one line naming the file by every ``crm-ml`` command.
+    """
 
 
 @dataclass(frozen=True)
@@ -120,11 +130,28 @@ def _create_schema_once(uri: str) -> None:
     "duplicate column name". Opening the stores here, under the lock, leaves the schema
     complete before any run is logged.
     """
+    db = sqlite_path(uri)
     with store_lock():
-        _use_wal_journal(sqlite_path(uri))
-        client = MlflowClient(tracking_uri=uri, registry_uri=uri)  # opening migrates
-        client.search_experiments(max_results=1)
-        client.search_registered_models(max_results=1)
+        try:
+            _use_wal_journal(db)
+            client = MlflowClient(tracking_uri=uri, registry_uri=uri)  # opening migrates
+            client.search_experiments(max_results=1)
+            client.search_registered_models(max_results=1)
+        except Exception as exc:  # sqlite3, SQLAlchemy or MLflow, depending on the damage
+            if not _is_corrupt(exc):
+                raise
+            raise StoreUnreadableError(
+                f"{db}: not a readable SQLite database (the MLflow store; "
+                f"{' '.join(str(exc).split())[:200]}). Move it aside to start a new store, "
+                "or restore it from a backup."
+            ) from exc
+
+
+def _is_corrupt(error: Exception) -> bool:
+    """SQLite's words for a file that is not (or no longer) a database; a busy or locked
+    database is not corrupt and keeps its own error."""
+    text = str(error).lower()
+    return "not a database" in text or "disk image is malformed" in text
 
 
 def _use_wal_journal(db_path: Path) -> None:
