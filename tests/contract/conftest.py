@@ -119,6 +119,19 @@ def export_dir(tmp_path: Path) -> Path:
     return write_export(tmp_path / "export", clean_tables())
 
 
+def check_accounting(result) -> None:
+    """read = accepted + quarantined + erased for every table, and the frames agree."""
+    for report in result.reports:
+        assert report.read == report.accepted + report.quarantined + report.erased, report
+        assert len(result.tables[report.table]) == report.accepted, report
+        assert len(result.quarantine[report.table]) == report.quarantined, report
+
+
+@pytest.fixture(name="check_accounting")
+def check_accounting_fixture():
+    return check_accounting
+
+
 @pytest.fixture
 def load(tmp_path: Path):
     """load_tables with the test key and as-of, quarantine under tmp_path."""

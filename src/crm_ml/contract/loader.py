@@ -1,9 +1,8 @@
 """`load_tables`: from a folder of exports to accepted tables plus a quarantine.
 
-Order of work for each table: read the file (fatal problems raise ContractError), drop
-the rows of erased customers, parse every column, validate with the table's pandera
-schema (lazily, so every problem of every row is collected), split accepted from
-quarantined rows, then pseudonymise customer ids and drop personal columns. The invariant
+For each table in load order: read the file (fatal problems raise ContractError), judge
+its rows (validation.py: erased, accepted, quarantined with reasons, or kept with a
+counted note), then pseudonymise customer ids and drop personal columns. The invariant
 ``read = accepted + quarantined + erased`` is checked for every table before returning.
 """
 
@@ -11,20 +10,18 @@ from __future__ import annotations
 
 import json
 import logging
-from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import pandas as pd
-import pandera.pandas as pa
 from tqdm.auto import tqdm
 
 from crm_ml.contract.errors import ContractError
-from crm_ml.contract.parsing import STRING, parse_column
+from crm_ml.contract.notes import Note, notes_frame, warn
 from crm_ml.contract.privacy import pseudonym_key, pseudonymise_ids
-from crm_ml.contract.reading import RECORD, RawTable, find_table_file, read_table_file
-from crm_ml.contract.schemas import schema_for
-from crm_ml.contract.tables import LOAD_ORDER, PERSONAL_COLUMNS, TABLES, Kind, TableSpec
+from crm_ml.contract.reading import find_table_file, near_misses, read_table_file
+from crm_ml.contract.tables import LOAD_ORDER, PERSONAL_COLUMNS, TABLES, Kind
+from crm_ml.contract.validation import Context, validate_table
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +40,7 @@ class TableReport:
     quarantined: int
     erased: int
     ignored_columns: list[str] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
 
     @property
     def balanced(self) -> bool:
@@ -62,7 +60,8 @@ class ContractResult:
     def report_frame(self) -> pd.DataFrame:
         """One row per table: file, read, accepted, quarantined, erased."""
         rows = [
-            {k: v for k, v in asdict(r).items() if k != "ignored_columns"} for r in self.reports
+            {k: v for k, v in asdict(r).items() if k not in ("ignored_columns", "notes")}
+            for r in self.reports
         ]
         return pd.DataFrame(
             rows, columns=["table", "file", "read", "accepted", "quarantined", "erased"]
@@ -70,20 +69,12 @@ class ContractResult:
 
     def reasons(self) -> pd.DataFrame:
         """How many quarantined rows each reason accounts for, per table."""
-        frames = [
-            q["reason"]
-            .str.split("; ")
-            .explode()
-            .value_counts()
-            .rename_axis("reason")
-            .reset_index()
-            .assign(table=name)
-            for name, q in self.quarantine.items()
-            if len(q)
-        ]
-        if not frames:
-            return pd.DataFrame(columns=["table", "reason", "count"])
-        return pd.concat(frames, ignore_index=True)[["table", "reason", "count"]]
+        return count_reasons(self.quarantine)
+
+    def notes(self) -> pd.DataFrame:
+        """What was kept with a change (a bad optional value set to null, near-duplicate
+        ids): table, column, issue, count, unit. Counts only, never values."""
+        return notes_frame(note for report in self.reports for note in report.notes)
 
 
 def count_reasons(quarantine: dict[str, pd.DataFrame]) -> pd.DataFrame:
@@ -138,57 +129,48 @@ def load_tables(
 
     Files are `<table>.csv`, `<table>.csv.gz` or `<table>.parquet`. Missing required tables,
     unreadable files and missing required columns raise ContractError; bad rows are
-    quarantined with a reason. With `quarantine_dir` / `accepted_dir` set, the quarantined
-    rows (with a `reason` column) and the accepted tables are written there as Parquet.
+    quarantined with a reason; bad optional values become null, counted in the notes
+    (``result.notes()``, logged as warnings, written to report.json). With
+    `quarantine_dir` / `accepted_dir` set, the quarantined rows (with a `reason` column)
+    and the accepted tables are written there as Parquet.
     """
     source_dir = Path(source_dir)
     if not source_dir.is_dir():
         raise ContractError(f"{source_dir}: no such folder of exports.")
     stamp, stamp_source = resolve_as_of(source_dir, as_of)
     files = {name: find_table_file(source_dir, name) for name in LOAD_ORDER}
-    missing = [n for n in LOAD_ORDER if TABLES[n].required_table and files[n] is None]
-    if missing:
-        expected = ", ".join(f"{n}.csv or {n}.parquet" for n in missing)
-        raise ContractError(f"{source_dir}: missing required table file(s): {expected}.")
+    _fail_on_missing_tables(source_dir, files)
     key = pseudonym_key() if key is None else key
 
     tables: dict[str, pd.DataFrame] = {}
     quarantine: dict[str, pd.DataFrame] = {}
     reports: list[TableReport] = []
-    known: dict[str, pd.Index] = {}
-    rejected_keys: dict[str, pd.Index] = {}
-    erased: set[str] = set()
+    context = Context(as_of=stamp)
     present = [n for n in LOAD_ORDER if files[n] is not None]
     bar = tqdm(present, desc="validating", unit="table", disable=not progress)
     for name in bar:
         bar.set_postfix_str(name)
-        raw = read_table_file(files[name], TABLES[name])
-        accepted, rejected, n_erased = _validate(
-            raw, TABLES[name], stamp, known, rejected_keys, erased
-        )
-        if name == "erasure":
-            erased = set(accepted["customer_id"].dropna())
         spec = TABLES[name]
-        if len(spec.key) == 1:
-            known[name] = pd.Index(accepted[spec.key[0]].dropna().unique())
-            rejected_keys[name] = pd.Index(
-                rejected[spec.key[0]].str.strip().dropna().unique()
-            ).difference(known[name])
+        raw = read_table_file(files[name], spec)
+        judged = validate_table(raw, spec, context)
+        context.learn(spec, judged)
         reports.append(
             TableReport(
                 table=name,
                 file=str(files[name]),
                 read=len(raw.frame) + len(raw.malformed),
-                accepted=len(accepted),
-                quarantined=len(rejected),
-                erased=n_erased,
+                accepted=len(judged.accepted),
+                quarantined=len(judged.rejected),
+                erased=judged.erased,
                 ignored_columns=raw.ignored_columns,
+                notes=judged.notes,
             )
         )
         if raw.ignored_columns:
             log.info("%s: ignored columns outside the contract: %s", raw.path, raw.ignored_columns)
-        tables[name] = _publishable(accepted, key)
-        quarantine[name] = _publishable(rejected, key)
+        warn(raw.path, judged.notes)
+        tables[name] = _publishable(judged.accepted, key)
+        quarantine[name] = _publishable(judged.rejected, key)
     for report in reports:
         if not report.balanced:  # a bug in this module, never a data problem
             raise AssertionError(f"accounting does not balance for {report}")
@@ -200,88 +182,19 @@ def load_tables(
     return result
 
 
-def _validate(
-    raw: RawTable,
-    spec: TableSpec,
-    as_of: pd.Timestamp,
-    known: dict[str, pd.Index],
-    rejected_keys: dict[str, pd.Index],
-    erased: set[str],
-) -> tuple[pd.DataFrame, pd.DataFrame, int]:
-    """Accepted rows, quarantined rows (raw values + reason) and the number erased."""
-    frame = raw.frame
-    n_erased = 0
-    if erased and "customer_id" in frame and spec.name != "erasure":
-        is_erased = frame["customer_id"].astype(STRING).str.strip().isin(erased).fillna(False)
-        n_erased = int(is_erased.sum())
-        frame = frame[~is_erased.to_numpy()]
-    frame = frame.reset_index(drop=True)
-
-    reasons: dict[int, list[str]] = defaultdict(list)
-    typed = pd.DataFrame({RECORD: frame[RECORD]})
-    unparseable_cells: set[tuple[int, str]] = set()
-    for column in (c for c in frame.columns if c != RECORD):
-        kind = spec.columns[column]
-        typed[column], bad = parse_column(frame[column], kind)
-        for row in bad[bad].index:
-            reasons[row].append(f"{column}: cannot parse {frame.at[row, column]!r} as {kind.value}")
-            unparseable_cells.add((row, column))
-
-    refs = {col: target for col, target in spec.references.items() if target in known}
-    schema = schema_for(
-        spec.name,
-        as_of=as_of,
-        present_columns=typed.columns,
-        known_keys={col: known[target] for col, target in refs.items()},
-        quarantined_keys={col: rejected_keys[target] for col, target in refs.items()},
+def _fail_on_missing_tables(source_dir: Path, files: dict[str, Path | None]) -> None:
+    """A required table without its file stops the run, naming look-alike files found."""
+    missing = [n for n in LOAD_ORDER if TABLES[n].required_table and files[n] is None]
+    if not missing:
+        return
+    expected = ", ".join(f"{n}.csv or {n}.parquet" for n in missing)
+    found = [name for n in missing for name in near_misses(source_dir, n)]
+    hint = (
+        f" Found {', '.join(found)}: names are case-sensitive and end in .csv, .csv.gz or .parquet."
+        if found
+        else ""
     )
-    try:
-        schema.validate(typed, lazy=True)
-    except pa.errors.SchemaErrors as exc:
-        _collect_schema_reasons(exc.failure_cases, spec, reasons, unparseable_cells)
-
-    bad_rows = sorted(reasons)
-    is_bad = frame.index.isin(bad_rows)
-    accepted = typed.loc[~is_bad].drop(columns=RECORD).reset_index(drop=True)
-    rejected = frame.loc[is_bad].astype(STRING)
-    rejected["reason"] = pd.Series({r: "; ".join(dict.fromkeys(reasons[r])) for r in bad_rows})
-    rejected[RECORD] = frame.loc[is_bad, RECORD]
-    if len(raw.malformed):
-        malformed = raw.malformed.astype({"reason": STRING})
-        parts = [rejected, malformed] if len(rejected) else [malformed]
-        rejected = pd.concat(parts, ignore_index=True).reindex(columns=rejected.columns)
-    return _with_consent(accepted, spec), rejected.rename(columns={RECORD: "record"}), n_erased
-
-
-def _collect_schema_reasons(
-    failures: pd.DataFrame,
-    spec: TableSpec,
-    reasons: dict[int, list[str]],
-    unparseable_cells: set[tuple[int, str]],
-) -> None:
-    failures = failures.dropna(subset=["index"])
-    for row, column, check, context in failures[
-        ["index", "column", "check", "schema_context"]
-    ].itertuples(index=False):
-        row = int(row)
-        if check == "not_nullable":
-            if (row, column) not in unparseable_cells:
-                reasons[row].append(f"{column}: missing required value")
-        elif check in ("multiple_fields_uniqueness", "field_uniqueness"):
-            reasons[row].append(f"duplicate key ({', '.join(spec.key)}) of an earlier row")
-        elif context == "DataFrameSchema":
-            reasons[row].append(str(check))
-        else:
-            reasons[row].append(f"{column}: {check}")
-
-
-def _with_consent(accepted: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
-    """Customers always carry a consent flag; unknown consent is no consent."""
-    if spec.name == "customers":
-        if "marketing_consent" not in accepted:
-            accepted["marketing_consent"] = pd.array([False] * len(accepted), dtype="boolean")
-        accepted["marketing_consent"] = accepted["marketing_consent"].fillna(False)
-    return accepted
+    raise ContractError(f"{source_dir}: missing required table file(s): {expected}.{hint}")
 
 
 def _publishable(frame: pd.DataFrame, key: bytes) -> pd.DataFrame:

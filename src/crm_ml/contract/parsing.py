@@ -9,11 +9,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from crm_ml.contract.ids import TEXT, normalise_ids
 from crm_ml.contract.tables import Kind
 
 _TRUE = frozenset({"true", "1", "yes", "y", "t"})
 _FALSE = frozenset({"false", "0", "no", "n", "f"})
-STRING = pd.StringDtype("pyarrow")
+STRING = TEXT
+_NS_RANGE = (pd.Timestamp.min.tz_localize("UTC"), pd.Timestamp.max.tz_localize("UTC"))
 
 
 def parse_column(values: pd.Series, kind: Kind) -> tuple[pd.Series, pd.Series]:
@@ -27,15 +29,23 @@ def parse_column(values: pd.Series, kind: Kind) -> tuple[pd.Series, pd.Series]:
 
 
 def _parse_text(values: pd.Series) -> pd.Series:
-    if pd.api.types.is_float_dtype(values):
-        # an integer id column that Parquet stored as float because of a null
-        values = values.astype("Int64")
-    text = values.astype(STRING).str.strip()
+    text = _whole_numbers_as_text(values) if pd.api.types.is_float_dtype(values) else values
+    text = text.astype(STRING).str.strip()
     return text.mask(text == "")
 
 
+def _whole_numbers_as_text(values: pd.Series) -> pd.Series:
+    """1.0 -> "1": an integer column that Parquet stored as float because of a null.
+    Fractional values stay as they are (and fail to parse where a number is not wanted)."""
+    present = values.notna()
+    whole = present & np.isfinite(values) & (values == np.round(values))
+    if (whole | ~present).all():
+        return values.astype("Int64")
+    return values.astype(STRING).where(~whole, values.where(whole).astype("Int64").astype(STRING))
+
+
 def _parse_id(values: pd.Series) -> pd.Series:
-    return _parse_text(values)
+    return normalise_ids(_parse_text(values))
 
 
 def _parse_str(values: pd.Series) -> pd.Series:
@@ -43,10 +53,13 @@ def _parse_str(values: pd.Series) -> pd.Series:
 
 
 def _parse_timestamp(values: pd.Series) -> pd.Series:
-    if isinstance(values.dtype, pd.DatetimeTZDtype):
-        return values.dt.tz_convert("UTC").astype("datetime64[ns, UTC]")
-    if pd.api.types.is_datetime64_dtype(values):
-        return values.dt.tz_localize("UTC").astype("datetime64[ns, UTC]")
+    if pd.api.types.is_datetime64_any_dtype(values):
+        # Parquet timestamps: naive ones are UTC; beyond pandas' nanosecond range (a
+        # 9999-12-31 "never" marker) is unparseable rather than an overflow error
+        if not isinstance(values.dtype, pd.DatetimeTZDtype):
+            values = values.dt.tz_localize("UTC")
+        stamps = values.dt.tz_convert("UTC")
+        return stamps.where(stamps.between(*_NS_RANGE)).astype("datetime64[ns, UTC]")
     text = _parse_text(values)
     parsed = pd.to_datetime(text, utc=True, errors="coerce", format="ISO8601")
     return parsed.astype("datetime64[ns, UTC]")

@@ -1,4 +1,4 @@
-"""Reading back what a validation wrote: the accounting and the quarantine reasons."""
+"""Reading back what a validation wrote: the accounting, the quarantine reasons, the notes."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ from pathlib import Path
 import pandas as pd
 
 from crm_ml.contract.loader import count_reasons
+from crm_ml.contract.notes import Note, notes_frame
 
 
 def read_accounting(quarantine_dir: Path) -> pd.DataFrame:
     """Per table: read, accepted, quarantined, erased (from report.json)."""
-    report = json.loads((quarantine_dir / "report.json").read_text())
-    frame = pd.DataFrame(report["tables"])
+    frame = pd.DataFrame(_report(quarantine_dir)["tables"])
     return frame[["table", "read", "accepted", "quarantined", "erased"]]
 
 
@@ -24,3 +24,17 @@ def read_reasons(quarantine_dir: Path) -> pd.DataFrame:
         for path in sorted(quarantine_dir.glob("*.parquet"))
     }
     return count_reasons(quarantine)
+
+
+def read_notes(quarantine_dir: Path) -> pd.DataFrame:
+    """What was kept with a change, per table and column: issue and count (report.json).
+
+    A bad value in an optional column was set to null; ids differing only in case were
+    kept apart. Counts only: report.json never holds a value.
+    """
+    tables = _report(quarantine_dir)["tables"]
+    return notes_frame(Note(**note) for table in tables for note in table.get("notes", []))
+
+
+def _report(quarantine_dir: Path) -> dict:
+    return json.loads((quarantine_dir / "report.json").read_text())
