@@ -96,6 +96,12 @@ ROW_CASES = [
         "ts: cannot parse",
     ),
     RowCase(
+        "a 9999-12-31 'never' order date",
+        _set("orders", "ts", "9999-12-31"),
+        "orders",
+        "ts: cannot parse '9999-12-31' as ts",
+    ),
+    RowCase(
         "impossible timezone offset",
         _set("orders", "ts", "2024-03-01T12:00:00+25:00"),
         "orders",

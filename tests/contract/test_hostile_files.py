@@ -12,6 +12,7 @@ import gzip
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -192,6 +193,13 @@ def _csat_missing(result: ContractResult) -> None:
     tickets = result.tables["tickets"]
     assert tickets["csat"].iloc[0] == 4 and pd.isna(tickets["csat"].iloc[1])
     assert pd.isna(tickets["resolved_ts"].iloc[1])
+
+
+def _never_resolved(result: ContractResult) -> None:
+    assert all(q.empty for q in result.quarantine.values()), result.reasons()
+    assert pd.isna(result.tables["tickets"]["resolved_ts"].iloc[0])
+    notes = result.notes()
+    assert notes[["table", "column", "count"]].values.tolist() == [["tickets", "resolved_ts", 1]]
 
 
 def _padded(line: str) -> str:
@@ -384,6 +392,17 @@ ACCEPTED = [
             "orders", lambda f: f.assign(ts=pd.to_datetime(f["ts"], utc=True).dt.tz_localize(None))
         ),
         _utc("orders", "ts", "2024-03-01T12:00:00Z"),
+    ),
+    Accepted(
+        "Parquet 9999-12-31 'never' timestamp in an optional column",
+        _parquet(
+            "tickets",
+            _column(
+                "resolved_ts",
+                pa.array([datetime(9999, 12, 31), None], pa.timestamp("us", tz="UTC")),
+            ),
+        ),
+        _never_resolved,
     ),
     Accepted(
         "Parquet dates for timestamps",

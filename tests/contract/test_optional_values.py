@@ -48,6 +48,13 @@ OPTIONAL_CASES = [
         "after the export's as-of date",
     ),
     OptionalCase(
+        "a 9999-12-31 'never' resolution",
+        "tickets",
+        "resolved_ts",
+        "9999-12-31T00:00:00Z",
+        "cannot parse as ts",
+    ),
+    OptionalCase(
         "unparseable response time", "contacts", "responded_ts", "soon", "cannot parse as ts"
     ),
     OptionalCase("repeatable as 'sometimes'", "products", "is_repeatable", "sometimes", "bool"),
