@@ -394,6 +394,14 @@ def _bad_manifest(folder: Path) -> None:
     (folder / "manifest.json").write_text('{"as_of": "the day before yesterday"}')
 
 
+def _rewrite_manifest(text: str) -> Callable[[Path], None]:
+    return lambda folder: (folder / "manifest.json").write_text(text)
+
+
+def _manifest_folder(folder: Path) -> None:
+    (folder / "manifest.json").mkdir()
+
+
 def _header_only(name: str) -> Callable[[Path], None]:
     def corrupt(folder: Path) -> None:
         path = folder / f"{name}.csv"
@@ -446,6 +454,12 @@ FATAL_CASES = [
         ["surveys.csv", "'nps'", "more than once"],
     ),
     ("bad manifest", _bad_manifest, ["manifest.json", "as_of"]),
+    (
+        "manifest as_of a number",
+        _rewrite_manifest('{"as_of": 1735689600}'),
+        ["manifest.json", "int"],
+    ),
+    ("manifest as a folder", _manifest_folder, ["manifest.json", "Is a directory"]),
 ]
 
 
@@ -462,7 +476,7 @@ def test_fatal_problem_raises_one_clear_error(name, corrupt, phrases, export_dir
             key=b"k",
             quarantine_dir=None,
             progress=False,
-            as_of=None if name == "bad manifest" else "2025-01-01T00:00:00Z",
+            as_of=None if "manifest" in name else "2025-01-01T00:00:00Z",
         )
     message = str(info.value)
     for phrase in phrases:

@@ -216,6 +216,11 @@ ACCEPTED = [
         _values("orders", "is_return", [False] * 5),
     ),
     Accepted(
+        "bare CR line endings (old Mac exports)",
+        _text("exclusions", lambda t: t.replace("\n", "\r")),
+        _accepted("exclusions", 1),
+    ),
+    Accepted(
         "quoted line break in a text field",
         _rewrite("customers", lambda f: f.assign(region=["north\nwest", *f["region"][1:]])),
         _region_kept("north\nwest"),
@@ -521,6 +526,17 @@ FATAL = [
         "Parquet binary that is not UTF-8",
         _parquet("products", _column("category", pa.array([b"\xff\xfe", b"a", b"b"], pa.binary()))),
         ("products.parquet", "'category'", "not UTF-8"),
+    ),
+    Fatal(
+        "Parquet with a repeated column name",
+        _parquet(
+            "products",
+            lambda f: pa.Table.from_arrays(
+                [pa.array(f[c]) for c in ["product_id", "category", "price", "price"]],
+                names=["product_id", "category", "price", "price"],
+            ),
+        ),
+        ("products.parquet", "['price']", "more than once"),
     ),
     Fatal(
         "zero-row Parquet required table",

@@ -105,8 +105,10 @@ def resolve_as_of(source_dir: Path, as_of: str | pd.Timestamp | None) -> tuple[p
     if manifest.exists():
         try:
             value = json.loads(manifest.read_text())["as_of"]
+            if not isinstance(value, str):  # a number would be nanoseconds after 1970
+                raise TypeError(f"'as_of' is {type(value).__name__}, not text")
             stamp = pd.Timestamp(value)
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, OSError) as exc:
             raise ContractError(
                 f"{manifest}: expected a JSON object with an ISO-8601 'as_of' timestamp ({exc})."
             ) from exc

@@ -128,6 +128,10 @@ def _record_numbers(n_parsed: int, malformed_records: pd.Series) -> pd.Series:
 
 def _read_parquet(path: Path, spec: TableSpec) -> pd.DataFrame:
     try:
+        names = pq.read_schema(path).names
+        duplicated = sorted({n for n in names if names.count(n) > 1})
+        if duplicated:
+            raise ContractError(f"{path}: column(s) {duplicated} appear more than once.")
         table = pq.read_table(path)
     except (pa.ArrowException, OSError) as exc:
         raise ContractError(f"{path}: not a readable Parquet file ({_one_line(exc)}).") from exc
@@ -174,8 +178,10 @@ def _open_binary(path: Path) -> io.BufferedIOBase:
 
 
 def _read_header(path: Path) -> list[str]:
-    with _open_binary(path) as fh:
-        first_line = fh.readline().decode("utf-8").lstrip(_UTF8_BOM).rstrip("\r\n")
+    # universal newlines: a header ends at \n, \r\n or a bare \r (old Mac exports), as
+    # pyarrow's records do
+    with _open_binary(path) as fh, io.TextIOWrapper(fh, encoding="utf-8", newline=None) as text:
+        first_line = text.readline().lstrip(_UTF8_BOM).rstrip("\n")
     header = [c.strip() for c in next(csv.reader([first_line]), [])]
     if len(header) == 1:
         for delimiter, name in _OTHER_DELIMITERS.items():
