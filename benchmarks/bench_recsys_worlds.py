@@ -18,8 +18,10 @@ magnitude (crm_ml.datasets.interaction_worlds, seeded), plus the synthetic retai
 Per world, everything runs as notebook 06 does: `select_recommender` searches every model
 (ALS, BPR, item-kNN, EASE) on a validation window before the cutoff, compares them with
 popularity and buy-again on the test and serves the best through the business rules
-(`served`). Default settings throughout, except the search's time budget, raised so that
-the trial count (8 per model) alone bounds the search and figures repeat run to run.
+(`served`). Default settings throughout, except two that only make figures repeat run to run:
+the search's time budget, raised so that the trial count (8 per model) alone bounds the
+search, and one thread per model (BPR's parallel updates race, so its figures wobble by
+~1e-3 between runs on several threads).
 
     .venv/bin/python benchmarks/bench_recsys_worlds.py --json worlds.json
     .venv/bin/python benchmarks/bench_recsys_worlds.py --worlds grocery_2m,retail
@@ -105,9 +107,18 @@ class _Collect(logging.Handler):
 
 def run_world(case: WorldCase) -> dict[str, Any]:
     """The default flow on one world; every figure read from its comparison table."""
-    from crm_ml.recsys import MODEL_NAMES, RecsysConfig, SearchConfig, select_recommender
+    from crm_ml.recsys import (
+        MODEL_NAMES,
+        ModelConfig,
+        RecsysConfig,
+        SearchConfig,
+        select_recommender,
+    )
 
-    config = RecsysConfig(search=SearchConfig(time_budget_seconds=SEARCH_BUDGET_SECONDS))
+    config = RecsysConfig(
+        model=ModelConfig(num_threads=1),
+        search=SearchConfig(time_budget_seconds=SEARCH_BUDGET_SECONDS),
+    )
     collect = _Collect()
     logging.getLogger("crm_ml").addHandler(collect)
     started, cpu_start = time.perf_counter(), cpu_seconds()
@@ -244,6 +255,7 @@ def main() -> None:
             "worlds": names,
             "retail_customers": args.retail_customers,
             "search_time_budget_s": SEARCH_BUDGET_SECONDS,
+            "model_threads": 1,
         },
         worlds=results,
         summary={

@@ -26,7 +26,11 @@ def test_search_picks_from_the_grid_within_budget(world):
         regularization=(0.01, 0.1),
         alpha=(1.0, 10.0),
     )
-    config = RecsysConfig(model=ModelConfig(factors=16, alpha=2.0, iterations=5), search=search)
+    config = RecsysConfig(
+        model=ModelConfig(factors=16, alpha=2.0, iterations=5),
+        interactions=FIXED_DECAY,
+        search=search,
+    )
     start = time.perf_counter()
     result = search_hyperparameters(tables, CUTOFF, config)
     assert time.perf_counter() - start < 30
@@ -87,18 +91,24 @@ def test_search_tries_each_decay_unless_one_is_configured(world):
     search = SearchConfig(max_trials=3, time_budget_seconds=60, validation_days=45)
     config = RecsysConfig(model=ModelConfig(name="item_knn"), search=search)
     result = search_hyperparameters(tables, CUTOFF, config)
-    # the configured settings first, once with each decay of the grid
-    decays = result.trials["params_half_life"].tolist()[:3]
-    assert pd.isna(decays[0]) and decays[1:] == [1.0, 0.25]  # None shows as NaN
+    # three trials without decay, then the best settings with each other decay of the grid
+    trials = result.trials
+    assert len(trials) == 5
+    assert trials["params_half_life"].iloc[:3].isna().all()
+    assert trials["params_half_life"].iloc[3:].tolist() == [1.0, 0.25]
+    best = trials.iloc[:3]["value"].idxmax()
+    for column in ("params_neighbours", "params_similarity"):
+        assert (trials[column].iloc[3:] == trials.loc[best, column]).all()
     chosen = result.interactions
-    assert (chosen.half_life_days, chosen.auto_half_life) in {
-        (None, 1.0),
-        ("auto", 1.0),
-        ("auto", 0.25),
-    }
+    decay = None if chosen.half_life_days is None else chosen.auto_half_life
+    assert result.best_score == trials["value"].max()
+    assert trials.loc[trials["value"].idxmax(), "params_half_life"] == decay or (
+        decay is None and pd.isna(trials.loc[trials["value"].idxmax(), "params_half_life"])
+    )
     fixed = config.model_copy(update={"interactions": FIXED_DECAY})
     result = search_hyperparameters(tables, CUTOFF, fixed)
     assert "params_half_life" not in result.trials.columns
+    assert len(result.trials) == 3
     assert result.interactions == FIXED_DECAY
 
 

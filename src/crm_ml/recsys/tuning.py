@@ -5,14 +5,17 @@ window that ends at `cutoff`, so the model never sees its own validation period.
 grows until it holds enough customers, or gives way to each customer's last purchases
 (`crm_ml.recsys.validation`); the search says so loudly when validation is still tiny, when
 every trial scores the same, or when nothing beats popularity.
-Besides each model's hyper-parameters the search tries the interaction decays of
-`SearchConfig.half_life` (unless the configuration sets a half-life explicitly). The chosen
-config is then refit on everything before `cutoff` by the caller.
+The hyper-parameters are searched on undecayed interactions (`max_trials` trials, the
+configured values first); the best are then tried with each other decay of
+`SearchConfig.half_life` (unless the configuration sets a half-life explicitly), which costs
+one fit per decay and leaves the hyper-parameter budget as it was. The chosen config is
+then refit on everything before `cutoff` by the caller.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -157,12 +160,7 @@ def search_hyperparameters(
     )
     scores: dict[tuple, float] = {}
 
-    def objective(trial: optuna.Trial) -> float:
-        params = {
-            name: trial.suggest_categorical(name, _choices(config, name))
-            for name in SEARCH_SPACE[base.name]
-        }
-        option = trial.suggest_categorical(HALF_LIFE, list(options)) if options else None
+    def score(params: dict[str, Any], option: float | None) -> float:
         key = (*sorted(params.items()), option)
         if key not in scores:  # TPE repeats categorical points; a repeat costs nothing
             trial_data = data_for(option)
@@ -171,22 +169,39 @@ def search_hyperparameters(
             scores[key] = recall_at_k(truth, pred, k=search.metric_k)
         return scores[key]
 
+    def objective(trial: optuna.Trial) -> float:
+        params = {
+            name: trial.suggest_categorical(name, _choices(config, name))
+            for name in SEARCH_SPACE[base.name]
+        }
+        return score(params, first_option)
+
+    started = time.perf_counter()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(
         direction="maximize", sampler=optuna.samplers.TPESampler(seed=base.random_state)
     )
-    configured = {name: getattr(base, name) for name in SEARCH_SPACE[base.name]}
-    # the configured values go first, with each decay, so the search can only match or beat
-    # them and always compares decay with none
-    for option in options or (None,):
-        study.enqueue_trial({**configured, **({HALF_LIFE: option} if options else {})})
+    # the configured values go first, so the search can only match or beat them
+    study.enqueue_trial({name: getattr(base, name) for name in SEARCH_SPACE[base.name]})
     study.optimize(objective, n_trials=search.max_trials, timeout=search.time_budget_seconds)
-    best_params = dict(study.best_params)
-    option = best_params.pop(HALF_LIFE, first_option)
+    best_params, option = dict(study.best_params), first_option
+    trials = study.trials_dataframe()
+    if options:
+        trials[f"params_{HALF_LIFE}"] = first_option
+    # then the best settings with each other decay (ties keep the earlier option)
+    decays = []
+    for other in options:
+        if other == first_option or time.perf_counter() - started > search.time_budget_seconds:
+            continue
+        value = score(best_params, other)
+        decays.append({"value": value, f"params_{HALF_LIFE}": other, **_prefixed(best_params)})
+        if value > scores[(*sorted(best_params.items()), option)]:
+            option = other
+    trials = pd.DataFrame.from_records([*trials.to_dict("records"), *decays])
     result = SearchResult(
         best=base.model_copy(update=best_params),
-        best_score=float(study.best_value),
-        trials=study.trials_dataframe(),
+        best_score=scores[(*sorted(best_params.items()), option)],
+        trials=trials,
         interactions=_interactions_for(config.interactions, option)
         if options
         else config.interactions,
@@ -197,7 +212,7 @@ def search_hyperparameters(
     log.info(
         "search for %s: %d trials on %d customers (%s), best recall@%d %.4f (popularity %.4f)",
         base.name,
-        len(study.trials),
+        len(trials),
         len(users),
         valid.describe(),
         search.metric_k,
@@ -205,6 +220,10 @@ def search_hyperparameters(
         popularity_score,
     )
     return result
+
+
+def _prefixed(params: Mapping[str, Any]) -> dict[str, Any]:
+    return {f"params_{name}": value for name, value in params.items()}
 
 
 def _warn_if_uninformative(
