@@ -15,10 +15,15 @@ Sizes are in customers; the other tables scale as in the 1M definitions of the s
 products = customers / 20 and 30 interactions per customer (recommender), churn
 snapshots = customers (models), the synthetic world's own mix (generation, pipeline).
 
+The batteries of data the defaults were not tuned on (bench_tables.py: plain customer tables;
+bench_recsys_worlds.py: interaction worlds of different time scales) run once per profile.
+
 Profiles:
-  smoke  2,000 customers, every benchmark; the pipeline only through notebook 02 (CI)
-  quick  20,000 customers (the demo world), every benchmark (< 10 minutes on 2 cores)
-  full   20,000, 200,000 and 1,000,000 customers; the pipeline at 20,000 only
+  smoke  2,000 customers, every benchmark; the pipeline only through notebook 02; one table
+         and one world of the batteries (CI)
+  quick  20,000 customers (the demo world), every benchmark, four tables and two worlds
+  full   20,000, 200,000 and 1,000,000 customers; the pipeline at 20,000 only; every table
+         and every world
 """
 
 from __future__ import annotations
@@ -44,13 +49,31 @@ sys.path.insert(0, str(HERE))
 
 from harness import PROJECT, SCHEMA_VERSION  # noqa: E402
 from render import render_markdown  # noqa: E402
-from report_rows import growth_rows, quality_rows, speed_rows  # noqa: E402
+from report_rows import (  # noqa: E402
+    growth_rows,
+    quality_rows,
+    speed_rows,
+    table_rows,
+    world_rows,
+)
 
 DEFAULT_OUT = PROJECT / "reports" / "benchmarks"
 # bench_validate.py's own export has a customer per 10 order lines; 30 (the feature
 # benchmark's ratio) would make the 1M-customer export 30M CSV lines, ~15 GB to validate
 VALIDATE_LINES_PER_CUSTOMER = 10
-BENCHMARKS = ("validate", "generate", "features", "models", "recsys", "pipeline", "quality")
+BENCHMARKS = (
+    "validate",
+    "generate",
+    "features",
+    "models",
+    "recsys",
+    "pipeline",
+    "quality",
+    "tables",
+    "recsys_worlds",
+)
+# run once per profile, whatever its sizes: batteries of data the defaults were not tuned on
+BATTERIES = ("tables", "recsys_worlds")
 LIBRARIES = (
     "crm-ml",
     "numpy",
@@ -74,19 +97,34 @@ class Profile:
     sizes: tuple[int, ...]
     pipeline_customers: int
     pipeline_notebooks: int | None = None  # None: all; fewer: quality gets its own run
+    tables: str | None = None  # bench_tables.py --only (None: every table)
+    worlds: str | None = None  # bench_recsys_worlds.py --worlds (None: every world)
 
 
 PROFILES = {
-    "smoke": Profile("smoke", (2_000,), 2_000, pipeline_notebooks=2),
-    "quick": Profile("quick", (20_000,), 20_000),
+    "smoke": Profile(
+        "smoke", (2_000,), 2_000, pipeline_notebooks=2, tables="cdnow_repeat", worlds="grocery_2m"
+    ),
+    "quick": Profile(
+        "quick",
+        (20_000,),
+        20_000,
+        tables="cdnow_repeat,telco_like,phone_plan_like,coil_like",
+        worlds="grocery_2m,electronics_5y",
+    ),
     "full": Profile("full", (20_000, 200_000, 1_000_000), 20_000),
 }
 
 
 def commands(
-    bench: str, size: int, json_path: Path, extra_json: Path | None, notebooks: int | None = None
+    bench: str,
+    size: int,
+    json_path: Path,
+    extra_json: Path | None,
+    notebooks: int | None = None,
+    profile: Profile | None = None,
 ) -> list[str]:
-    """The command line of one benchmark at one size."""
+    """The command line of one benchmark at one size (the batteries ignore the size)."""
     script = str(HERE / f"bench_{bench}.py")
     out = ["--json", str(json_path)]
     args: dict[str, list[str]] = {
@@ -112,6 +150,8 @@ def commands(
         "pipeline": ["--customers", str(size)]
         + ([] if notebooks is None else ["--notebooks", str(notebooks)]),
         "quality": ["--customers", str(size)],
+        "tables": ["--only", profile.tables] if profile and profile.tables else [],
+        "recsys_worlds": ["--worlds", profile.worlds] if profile and profile.worlds else [],
     }
     command = [sys.executable, script, *args[bench], *out]
     if extra_json is not None:
@@ -132,6 +172,7 @@ def plan(profile: Profile, only: set[str]) -> list[tuple[str, int]]:
         jobs.append(("pipeline", profile.pipeline_customers))
     if "quality" in only and ("pipeline" not in only or profile.pipeline_notebooks is not None):
         jobs.append(("quality", profile.pipeline_customers))
+    jobs += [(bench, 0) for bench in BATTERIES if bench in only]
     return jobs
 
 
@@ -194,6 +235,10 @@ def build_rows(results: dict[str, dict[int, dict[str, Any]]]) -> list[dict[str, 
     rows: list[dict[str, Any]] = []
     for size, quality in sorted(results.get("quality", {}).items()):
         rows += quality_rows(quality, size)
+    for data in results.get("tables", {}).values():
+        rows += table_rows(data)
+    for data in results.get("recsys_worlds", {}).values():
+        rows += world_rows(data)
     return rows + speed_rows(results) + growth_rows(results)
 
 
@@ -216,11 +261,11 @@ def run_profile(profile: Profile, out: Path, only: set[str]) -> tuple[Path, bool
         bar = tqdm(jobs, desc=f"bench {profile.name}", unit="benchmark")
         for bench, size in bar:
             bar.set_postfix_str(f"{bench} {size:,}")
-            bar.write(f"== {bench} at {size:,} customers")
+            bar.write(f"== {bench}" + (f" at {size:,} customers" if size else ""))
             json_path = work / f"{bench}-{size}.json"
             whole = bench == "pipeline" and profile.pipeline_notebooks is None
             quality = work / f"quality-{size}.json" if whole and "quality" in only else None
-            command = commands(bench, size, json_path, quality, profile.pipeline_notebooks)
+            command = commands(bench, size, json_path, quality, profile.pipeline_notebooks, profile)
             try:
                 seconds[f"{bench}-{size}"] = run_one(command, work / f"{bench}-{size}.log", bar)
             except RuntimeError as error:  # keep going: a long run is still worth its report

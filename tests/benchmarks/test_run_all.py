@@ -27,7 +27,7 @@ ROW_KEYS |= {"target", "met", "higher_is_better", "section", "headline"}
 
 def test_every_benchmark_ran_with_finite_positive_timings(smoke_report: dict[str, Any]) -> None:
     results = smoke_report["results"]
-    assert set(results) == {*MEASURED, "quality"}
+    assert set(results) == {*MEASURED, "quality", "tables", "recsys_worlds"}
     for bench, (group, names) in MEASURED.items():
         for size, data in results[bench].items():
             assert set(data[group]) == names, (bench, size)
@@ -70,6 +70,30 @@ def test_rows_follow_the_schema_and_cdnow_replicates(smoke_report: dict[str, Any
     replication = [r for r in rows if r["task"] == "CDNOW BG/NBD replication"]
     assert [r["metric"] for r in replication] == [f"BG/NBD {p}" for p in ("r", "alpha", "a", "b")]
     assert all(r["met"] and r["published"]["citation"] for r in replication)
+
+
+def test_batteries_compare_ours_with_the_references_and_popularity(
+    smoke_report: dict[str, Any],
+) -> None:
+    tables = next(iter(smoke_report["results"]["tables"].values()))
+    (table,) = tables["tables"]
+    assert table["table"] == "cdnow_repeat"
+    assert set(table["models"]) == {"crm_ml", "lightgbm_default", "logistic"}
+    assert all(0.5 < m["roc_auc"] < 1 and 0 <= m["ece"] < 0.5 for m in table["models"].values())
+    assert table["fit_5000"]["crm_ml"][0] > 0
+    worlds = next(iter(smoke_report["results"]["recsys_worlds"].values()))["worlds"]
+    assert set(worlds) == {"grocery_2m"}
+    assert worlds["grocery_2m"]["recall@10"]["popular"] > 0
+    rows = [
+        r for r in smoke_report["rows"] if r["task"].startswith(("binary", "recommendations with"))
+    ]
+    assert {r["metric"] for r in rows} >= {
+        "ROC-AUC",
+        "ECE (mean over folds)",
+        "mean ROC-AUC gain over the best reference",
+        "wall s",
+    }
+    assert all(isinstance(r["met"], bool) for r in rows)
 
 
 def test_run_facts_are_recorded(smoke_report: dict[str, Any]) -> None:

@@ -25,3 +25,16 @@ def test_isotonic_wins_on_a_step_shaped_truth():
     calibrator, _ = choose_calibrator(margin, y)
     assert calibrator.method == "isotonic"
     assert brier_score(y, calibrator.transform(margin)) < brier_score(y, expit(margin))
+
+
+def test_spline_bends_where_the_log_odds_scale_is_not_straight():
+    rng = np.random.default_rng(2)
+    margin = rng.normal(size=20_000)
+    # log-odds flat below 0, steep above: Platt cannot bend, a spline can
+    truth = expit(np.where(margin > 0, 3.0 * margin, 0.2 * margin) - 1.5)
+    y = (rng.random(margin.size) < truth).astype(int)
+    calibrator, table = choose_calibrator(margin, y, ("sigmoid", "spline"))
+    assert calibrator.method == "spline"
+    sigmoid = table.set_index("method")["log_loss"]
+    assert sigmoid["spline"] < sigmoid["sigmoid"]
+    assert np.abs(calibrator.transform(margin) - truth).max() < 0.05

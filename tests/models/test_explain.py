@@ -6,7 +6,7 @@ import pytest
 from matplotlib.figure import Figure
 
 from crm_ml.models import BinaryModelConfig, LeakageConfig, reason_codes, train_binary_model
-from crm_ml.models.contributions import PathContributions
+from crm_ml.models.contributions import ModelContributions
 from crm_ml.models.explain import (
     _sentences,
     global_drivers,
@@ -92,8 +92,7 @@ def test_categorical_and_fallback_sentences(explained):
 def test_only_features_pushing_the_score_up_are_reasons(explained):
     model, X = explained
     reasons = reason_codes(model, X, CATALOG, progress=False)
-    explainer = PathContributions(model.booster)
-    contributions = explainer.transform(model.booster, model.to_matrix(X))
+    contributions, _ = ModelContributions(model).transform(model.to_matrix(X))
     third_largest = np.sort(contributions, axis=1)[:, -3]
     empty = reasons["reason_3"].to_numpy() == ""
     np.testing.assert_array_equal(empty, third_largest <= 0)
@@ -101,14 +100,17 @@ def test_only_features_pushing_the_score_up_are_reasons(explained):
     assert empty.any() and not empty.all()
 
 
-def test_path_contributions_add_up_to_the_margin(explained):
+@pytest.mark.parametrize("method", ["path", "shap"])
+def test_contributions_of_the_blend_add_up_to_its_margin(explained, method):
     model, X = explained
-    explainer = PathContributions(model.booster)
+    assert model.blend.trees > 0 and model.uses_linear  # both parts are explained
     matrix = model.to_matrix(X)
-    contributions = explainer.transform(model.booster, matrix)
-    np.testing.assert_allclose(
-        contributions.sum(axis=1) + explainer.bias, model.predict_margin(matrix), atol=1e-9
-    )
+    contributions, margin = ModelContributions(model, method).transform(matrix)
+    np.testing.assert_allclose(margin, model.predict_margin(matrix), atol=1e-9)
+    assert contributions.shape == matrix.shape and np.abs(contributions).sum(axis=0).all()
+    # the linear part alone adds up too, centred on its training mean
+    terms, bias = model.linear.contributions(matrix)
+    np.testing.assert_allclose(terms.sum(axis=1) + bias, model.linear.margin(matrix), atol=1e-9)
 
 
 def test_global_drivers_and_plots(explained):

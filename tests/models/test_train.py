@@ -79,7 +79,10 @@ def test_honest_features_pass_the_canary(churn_result):
 def test_calibration_fixes_reweighted_scores(churn, binary_config):
     # Heavy positive re-weighting makes the booster's own probabilities far too high.
     lightgbm = replace(binary_config.lightgbm, extra_params={"scale_pos_weight": 6.0})
-    config = replace(binary_config, imbalance="none", lightgbm=lightgbm)
+    # without the blend, whose weights would already undo the re-weighting
+    config = replace(
+        binary_config, imbalance="none", lightgbm=lightgbm, linear_blend=False, min_trees=1
+    )
     result = train_binary_model(churn, "label", config)
     holdout = churn[churn["split"] == "holdout"]
     y = holdout["label"].to_numpy()
@@ -90,22 +93,30 @@ def test_calibration_fixes_reweighted_scores(churn, binary_config):
     assert expected_calibration_error(y, calibrated) < expected_calibration_error(y, raw) / 2
 
 
-def test_plain_table_split_by_time_column(churn, binary_config):
-    plain = churn.drop(columns="split")
-    result = train_binary_model(
-        plain, "label", binary_config, split_column=None, time_column="cutoff"
-    )
-    assert "time order" in result.split_summary["method"]
-    latest = plain["cutoff"] == plain["cutoff"].max()
-    np.testing.assert_array_equal(result.rows.holdout, latest.to_numpy())
-
-
-def test_plain_table_without_time_gets_a_stratified_split(churn, binary_config):
+def test_plain_table_is_cross_fitted_on_every_row(churn, binary_config):
     plain = churn.drop(columns=["split", "cutoff"])
-    result = train_binary_model(plain, "label", binary_config, split_column=None, id_column=None)
-    holdout_rate = plain.loc[result.rows.holdout, "label"].mean()
-    assert abs(holdout_rate - plain["label"].mean()) < 0.005
-    assert result.split_summary["holdout_rows"] == pytest.approx(0.15 * len(plain), abs=1)
+    result = train_binary_model(plain, "label", binary_config)
+    assert result.split_summary["method"] == "5-fold cross-fitting"
+    assert result.rows is None
+    # every row is scored once, out of fold, and rows of one customer share a fold
+    assert len(result.predictions) == len(plain)
+    folds = np.empty(len(plain), dtype=int)
+    for k, (_, valid) in enumerate(result.folds):
+        folds[valid] = k
+    assert plain.assign(fold=folds).groupby("customer_id")["fold"].nunique().max() == 1
+    assert result.metrics.loc["out_of_fold", "roc_auc"] > 0.7
+    assert {"out_of_fold_trees", "out_of_fold_linear"} <= set(result.metrics.index)
+
+
+def test_cross_fitted_blend_adds_up_and_predict_matches_its_parts(churn, binary_config):
+    plain = churn.drop(columns=["split", "cutoff"])
+    model = train_binary_model(plain, "label", binary_config).model
+    rows = plain.head(300)
+    matrix = model.to_matrix(rows)
+    expected = model.blend.margin(model.tree_margin(matrix), model.linear.margin(matrix))
+    np.testing.assert_allclose(model.predict_margin(rows), expected)
+    # the mechanism is additive in log-odds, so the linear part must carry weight
+    assert model.blend.linear > 0
 
 
 def test_spend_model_predicts_nonnegative_spend_with_matching_total(churn, spend_config):
@@ -116,6 +127,9 @@ def test_spend_model_predicts_nonnegative_spend_with_matching_total(churn, spend
     )
     result = train_spend_model(frame, "spend", spend_config)
     assert abs(result.metrics.loc["calibration", "total_spend_error"]) < 1e-9
+    plain = train_spend_model(frame.drop(columns=["split", "cutoff"]), "spend", spend_config)
+    assert abs(plain.metrics.loc["out_of_fold", "total_spend_error"]) < 1e-9
+    assert plain.metrics.loc["out_of_fold", "spearman"] > 0.3
     assert result.metrics.loc["holdout", "spearman"] > 0.3
     assert (result.model.predict(frame.head(100)) >= 0).all()
 
@@ -142,3 +156,18 @@ def test_leakage_canary_for_spend_catches_the_target_copy(churn, spend_config):
     )
     with pytest.raises(LeakageError, match="spend_in_horizon_copy"):
         train_spend_model(frame.drop(columns="label"), "spend", spend_config)
+
+
+def test_blend_keeps_a_second_part_only_when_it_measurably_helps():
+    from crm_ml.models.train import _fit_blend
+
+    rng = np.random.default_rng(0)
+    signal, other = rng.normal(size=(2, 4_000))
+    y = (rng.random(4_000) < 1 / (1 + np.exp(-(2 * signal + other)))).astype(float)
+    noise = rng.normal(size=4_000)
+    alone = _fit_blend({"trees": 2 * signal, "linear": noise}, y, seed=0)
+    assert alone.trees > 0 and alone.linear == 0  # pure noise is left out
+    both = _fit_blend({"trees": 2 * signal, "linear": other}, y, seed=0)
+    assert both.trees > 0 and both.linear > 0  # a part carrying its own signal is kept
+    flipped = _fit_blend({"trees": -signal, "linear": other}, y, seed=0)
+    assert flipped.trees == 0 and flipped.linear > 0  # a part ranking backwards is dropped

@@ -7,13 +7,21 @@ the label, turns text columns into pandas categories (LightGBM splits on them na
 rescues numbers stored as text with blanks (Telco's ``TotalCharges``), and drops columns
 that cannot help a model (constant ones, row identifiers, timestamps) with a logged note.
 
-Example::
+To train on it, `crm_ml.models.CrmClassifier` (scikit-learn compatible) or the one-call
+`crm_ml.models.fit_table`, which reads the file with `load_snapshot` and compares the model
+with the obvious references.
 
-    snap = load_snapshot("WA_Fn-UseC_-Telco-Customer-Churn.csv", label="Churn",
-                         id_column="customerID")
-    snap.task                      # 'binary'  ("Yes" -> 1, "No" -> 0)
-    model.fit(snap.features, snap.label)
-    model.predict(snap.features_like(next_month_frame))
+Examples
+--------
+>>> from crm_ml.datasets import subscriber_table
+>>> from crm_ml.datasets.snapshot import load_snapshot
+>>> snap = load_snapshot(subscriber_table(500), label="Churn", id_column="customerID")
+>>> snap.task                                   # "Yes" -> 1, "No" -> 0
+'binary'
+>>> snap.features["TotalCharges"].dtype         # text with blanks, read as numbers
+dtype('float64')
+>>> sorted(snap.dropped)                        # columns that cannot help a model
+[]
 """
 
 from __future__ import annotations
@@ -74,24 +82,30 @@ class SnapshotFrame:
     dropped: dict[str, str] = field(default_factory=dict)
 
     def features_like(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """`frame`'s columns shaped like the training features, for scoring.
+        """`frame`'s columns shaped like the training features, for scoring (`shape_like`)."""
+        return shape_like(self.features, frame)
 
-        Same columns in the same order, categories with the training categories (an unseen
-        value becomes missing, which LightGBM handles), text numbers parsed the same way.
-        """
-        missing = [c for c in self.features.columns if c not in frame.columns]
-        if missing:
-            raise SnapshotError(f"scoring frame is missing feature columns {missing}")
-        shaped = {}
-        for column, dtype in self.features.dtypes.items():
-            values = frame[column]
-            if isinstance(dtype, pd.CategoricalDtype):
-                shaped[column] = values.astype("string").str.strip().astype(dtype)
-            elif is_numeric_dtype(dtype) and not is_numeric_dtype(values.dtype):
-                shaped[column] = _parse_numbers(values).astype(dtype)
-            else:
-                shaped[column] = values.astype(dtype)
-        return pd.DataFrame(shaped, index=frame.index)
+
+def shape_like(template: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame`'s columns shaped like `template`'s (features from `clean_features`).
+
+    Same columns in the same order, categories with the template's categories (an unseen
+    value becomes missing, which LightGBM handles), text numbers parsed the same way.
+    """
+    missing = [c for c in template.columns if c not in frame.columns]
+    if missing:
+        raise SnapshotError(f"scoring frame is missing feature columns {missing}")
+    shaped = {}
+    for column, dtype in template.dtypes.items():
+        values = frame[column]
+        if isinstance(dtype, pd.CategoricalDtype):
+            text = values.astype("string").str.strip().astype(object)
+            shaped[column] = pd.Categorical(text.where(values.notna()), dtype=dtype)
+        elif is_numeric_dtype(dtype) and not is_numeric_dtype(values.dtype):
+            shaped[column] = _parse_numbers(values).astype(dtype)
+        else:
+            shaped[column] = values.astype(dtype)
+    return pd.DataFrame(shaped, index=frame.index)
 
 
 def load_snapshot(
@@ -112,7 +126,7 @@ def load_snapshot(
     ids = _ids(frame, id_column, where)
     target, task = _label(frame[label], where, label, config)
     candidates = frame.drop(columns=[c for c in (label, id_column) if c is not None])
-    features, dropped = _features(candidates, config)
+    features, dropped = clean_features(candidates, config)
     for column, reason in dropped.items():
         log.info("%s: column %r not used as a feature: %s", where, column, reason)
     if features.shape[1] == 0:
@@ -213,8 +227,12 @@ def _label(
     return positive.astype("int64"), "binary"
 
 
-def _features(frame: pd.DataFrame, config: SnapshotConfig) -> tuple[pd.DataFrame, dict[str, str]]:
-    """Model-ready feature columns and the columns dropped with their reasons."""
+def clean_features(
+    frame: pd.DataFrame, config: SnapshotConfig | None = None
+) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Model-ready feature columns (numeric, bool or category) and the columns dropped
+    with their reasons (timestamps, constants, identifier-like columns)."""
+    config = config or SnapshotConfig()
     kept: dict[str, pd.Series] = {}
     dropped: dict[str, str] = {}
     for column in frame.columns:

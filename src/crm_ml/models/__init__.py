@@ -1,6 +1,8 @@
 """Churn, propensity, CLV and uplift models on LightGBM, their evaluation, baselines and
 explanations.
 
+    model = CrmClassifier().fit(X, y)                          # any customer table
+    fit = fit_table("churn.csv", label="Churn")                # ... beside the references
     result = train_binary_model(frame, "label")               # calibrated churn model
     comparison = compare_to_baselines(result.model, frame, "label",
                                       default_baselines("churn"))
@@ -26,9 +28,12 @@ from crm_ml.models.config import (
     SpendModelConfig,
     SplitConfig,
 )
+from crm_ml.models.crossfit import TooFewRowsError
+from crm_ml.models.estimator import CrmClassifier, TableFit, fit_table
 from crm_ml.models.evaluation import ProfitConfig, gap_closure
 from crm_ml.models.explain import global_drivers, reason_codes
 from crm_ml.models.leakage import LeakageError
+from crm_ml.models.references import REFERENCES, cross_validate_models
 from crm_ml.models.train import (
     BinaryModel,
     SpendModel,
@@ -39,11 +44,13 @@ from crm_ml.models.train import (
 from crm_ml.models.uplift import UpliftConfig, UpliftModel, qini_coefficient, train_uplift_model
 
 __all__ = [
+    "REFERENCES",
     "BgNbdBaseline",
     "BinaryModel",
     "BinaryModelConfig",
     "BtydColumns",
     "ColumnRuleBaseline",
+    "CrmClassifier",
     "GroupRateBaseline",
     "LeakageConfig",
     "LeakageError",
@@ -54,12 +61,16 @@ __all__ = [
     "SpendModel",
     "SpendModelConfig",
     "SplitConfig",
+    "TableFit",
+    "TooFewRowsError",
     "TrainingResult",
     "UpliftConfig",
     "UpliftModel",
     "btyd_summary_from_orders",
     "compare_to_baselines",
+    "cross_validate_models",
     "default_baselines",
+    "fit_table",
     "gap_closure",
     "global_drivers",
     "qini_coefficient",

@@ -438,8 +438,9 @@ def compare_to_baselines(
     holdout rows with the same metrics, and log a warning naming every baseline the model
     does not beat (binary default: ROC-AUC and log loss; spend: MAE).
 
-    Rows come from `split_column` (train / holdout) unless masks are given (for plain
-    tables, pass `result.rows.train` / `result.rows.holdout` from the trainer).
+    Rows come from `split_column` (train / holdout) unless masks are given. A plain table
+    (no split column) is better compared by cross-validation:
+    `crm_ml.models.cross_validate_models` or `fit_table`.
     """
     if train_rows is None or holdout_rows is None:
         if split_column not in frame.columns:

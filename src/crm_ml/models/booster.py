@@ -53,10 +53,3 @@ def fit_booster(
     trimmed.best_iteration = best
     trimmed.best_score = booster.best_score
     return trimmed
-
-
-def best_stop_score(booster: lgb.Booster) -> tuple[str, float]:
-    """(metric name, value) of the first metric on the early-stopping rows at the best iteration."""
-    scores = booster.best_score["stop"]
-    name = next(iter(scores))
-    return name, float(scores[name])

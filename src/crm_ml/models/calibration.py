@@ -83,10 +83,39 @@ class IsotonicCalibrator:
         return np.interp(margin, self.knots_x, self.knots_y)
 
 
+class SplineCalibrator:
+    """Logistic regression on a linear spline of the margin (knots at its quantiles): Platt
+    scaling that may bend where the margin's log-odds scale is not straight, with a few
+    parameters instead of isotonic's step per block, so it adds less noise."""
+
+    method = "spline"
+    n_knots = 5
+
+    def __init__(self) -> None:
+        self.knots = np.zeros(0)
+        self.coef = np.array([1.0])
+        self.intercept = 0.0
+
+    def _basis(self, margin: np.ndarray) -> np.ndarray:
+        return np.column_stack([margin] + [np.maximum(margin - k, 0.0) for k in self.knots])
+
+    def fit(self, margin: np.ndarray, y: np.ndarray) -> SplineCalibrator:
+        quantiles = np.linspace(0, 1, self.n_knots + 2)[1:-1]
+        self.knots = np.unique(np.quantile(margin, quantiles))
+        model = LogisticRegression(C=1e4, max_iter=2000).fit(self._basis(margin), y)
+        self.coef = model.coef_[0].copy()
+        self.intercept = float(model.intercept_[0])
+        return self
+
+    def transform(self, margin: np.ndarray) -> np.ndarray:
+        return expit(self._basis(margin) @ self.coef + self.intercept)
+
+
 CALIBRATORS = {
     "none": IdentityCalibrator,
     "sigmoid": SigmoidCalibrator,
     "isotonic": IsotonicCalibrator,
+    "spline": SplineCalibrator,
 }
 
 

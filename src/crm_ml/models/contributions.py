@@ -10,6 +10,10 @@ tree. The credits of each leaf are precomputed once, so scoring is LightGBM's ow
 plus the bias add up exactly to the raw margin, like SHAP values; they are local
 approximations of SHAP and agree with it on the dominant drivers, which is what reason
 codes show. Global drivers and plots use exact TreeSHAP on a sample (`explain.py`).
+
+`ModelContributions` adds the linear part of a blended binary model (`crm_ml.models.linear`,
+exact for a linear model) with the blend's weights, so the contributions of a blend still
+add up to its margin.
 """
 
 from __future__ import annotations
@@ -97,6 +101,45 @@ class PathContributions:
         out = np.zeros((n, self.n_features), dtype=np.float64)
         out[:, self.used_features] = indicator @ self.credits
         return out
+
+
+class ModelContributions:
+    """Per-feature contributions to a model's margin: the trees' (Saabas `path`, or exact
+    TreeSHAP `shap`) and, for a blend, the linear part's, each times its blend weight."""
+
+    def __init__(self, model: Any, method: str = "path") -> None:
+        if method not in ("path", "shap"):
+            raise ValueError(f"method must be 'path' or 'shap', got {method!r}")
+        self.model = model
+        self.method = method
+        blend = getattr(model, "blend", None)
+        self.tree_weight = 1.0 if blend is None else blend.trees
+        self.intercept = 0.0 if blend is None else blend.intercept
+        self.linear = model.linear if getattr(model, "uses_linear", False) else None
+        self.linear_weight = 0.0 if blend is None else blend.linear
+        self.path = (
+            PathContributions(model.booster) if method == "path" and self.tree_weight else None
+        )
+
+    def transform(self, matrix: np.ndarray, num_threads: int = 1) -> tuple[np.ndarray, np.ndarray]:
+        """(rows x features contributions, margin); margin = contributions.sum(1) + bias."""
+        n = len(matrix)
+        contributions = np.zeros((n, matrix.shape[1]))
+        bias = np.full(n, self.intercept)
+        if self.tree_weight:
+            if self.path is not None:
+                trees = self.path.transform(self.model.booster, matrix, num_threads)
+                tree_bias = np.full(n, self.path.bias)
+            else:
+                raw = self.model.booster.predict(matrix, pred_contrib=True, num_threads=num_threads)
+                trees, tree_bias = raw[:, :-1], raw[:, -1]
+            contributions += self.tree_weight * trees
+            bias += self.tree_weight * tree_bias
+        if self.linear is not None:
+            terms, linear_bias = self.linear.contributions(matrix)
+            contributions += self.linear_weight * terms
+            bias += self.linear_weight * linear_bias
+        return contributions, contributions.sum(axis=1) + bias
 
 
 def batched(function: Any, n_rows: int, batch_size: int, workers: int = 1) -> list[Any]:

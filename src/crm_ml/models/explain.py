@@ -30,7 +30,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from tqdm.auto import tqdm
 
-from crm_ml.models.contributions import PathContributions, batched
+from crm_ml.models.contributions import ModelContributions, batched
 
 log = logging.getLogger(__name__)
 
@@ -53,10 +53,10 @@ def _sample(frame: pd.DataFrame, size: int, seed: int) -> pd.DataFrame:
 
 
 def shap_values(model: Any, X: pd.DataFrame) -> pd.DataFrame:
-    """Exact TreeSHAP contributions to the raw margin, one column per model feature."""
-    matrix = model.to_matrix(X)
-    contributions = model.booster.predict(matrix, pred_contrib=True)
-    return pd.DataFrame(contributions[:, :-1], columns=model.feature_names, index=X.index)
+    """Exact TreeSHAP contributions to the raw margin (plus the linear part's, for a
+    blend), one column per model feature."""
+    contributions, _ = ModelContributions(model, "shap").transform(model.to_matrix(X))
+    return pd.DataFrame(contributions, columns=model.feature_names, index=X.index)
 
 
 def global_drivers(
@@ -240,17 +240,11 @@ def _reason_batch(
     batch: pd.DataFrame,
     templates: Mapping[str, str | None],
     top_n: int,
-    method: str,
-    explainer: PathContributions | None,
+    explainer: ModelContributions,
     num_threads: int,
 ) -> pd.DataFrame:
     matrix = model.to_matrix(batch)
-    if method == "path":
-        contributions = explainer.transform(model.booster, matrix, num_threads)
-        margin = contributions.sum(axis=1) + explainer.bias
-    else:
-        raw = model.booster.predict(matrix, pred_contrib=True, num_threads=num_threads)
-        contributions, margin = raw[:, :-1], raw.sum(axis=1)
+    contributions, margin = explainer.transform(matrix, num_threads)
     top, positive = _top_positive(contributions, top_n)
     names = model.feature_names
     out: dict[str, Any] = {"score": model.score_from_margin(margin)}
@@ -298,14 +292,12 @@ def reason_codes(
     """
     catalog = default_catalog() if catalog is None else catalog
     templates = {name: getattr(catalog.get(name), "reason", None) for name in model.feature_names}
-    explainer = PathContributions(model.booster) if method == "path" else None
+    explainer = ModelContributions(model, method)
     n_batches = int(np.ceil(len(X) / batch_size))
     bar = tqdm(total=n_batches, desc="reason codes", unit="batch", disable=not progress)
 
     def run(start: int, stop: int) -> pd.DataFrame:
-        result = _reason_batch(
-            model, X.iloc[start:stop], templates, top_n, method, explainer, num_threads
-        )
+        result = _reason_batch(model, X.iloc[start:stop], templates, top_n, explainer, num_threads)
         bar.update()
         return result
 

@@ -3,9 +3,8 @@
 Two kinds of input are accepted:
 - a training frame from `crm_ml.features.build_training_frame`: one row per customer x cutoff
   with `customer_id`, `cutoff`, `split` (train / validation / holdout) and the label;
-- any plain feature table with a label column. It is split by `time_column` when given (the
-  latest rows are the holdout, the ones before them the validation set), otherwise by a seeded
-  random split, stratified on the label for binary targets.
+- any plain feature table with a label column, which the trainers cross-fit
+  (`crm_ml.models.crossfit`).
 
 Feature columns are every column except ids, times, the split, the label, columns listed in
 `exclude_columns` and columns whose name starts with an excluded prefix (`label`, `oracle_`,
@@ -22,7 +21,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import train_test_split
 
 from crm_ml.models.config import SplitConfig
 
@@ -155,29 +153,19 @@ class SplitRows:
 
 def split_rows(
     frame: pd.DataFrame,
-    label: str,
     config: SplitConfig,
-    split_column: str | None = "split",
-    time_column: str | None = None,
+    split_column: str = "split",
     id_column: str | None = "customer_id",
-    stratify: bool = True,
 ) -> SplitRows:
-    """Train / early-stopping / calibration / holdout masks (see the module docstring)."""
-    if split_column is not None and split_column in frame.columns:
-        values = frame[split_column].astype(str).to_numpy()
-        unknown = set(np.unique(values)) - set(SPLIT_VALUES)
-        if unknown:
-            raise ValueError(
-                f"column {split_column!r} has values {sorted(unknown)}; use {SPLIT_VALUES}"
-            )
-        train, validation, holdout = (values == v for v in SPLIT_VALUES)
-        method = f"column {split_column!r}"
-    elif time_column is not None:
-        train, validation, holdout = _time_split(frame[time_column], config)
-        method = f"time order of {time_column!r}"
-    else:
-        train, validation, holdout = _random_split(frame[label], config, stratify)
-        method = "seeded stratified random split" if stratify else "seeded random split"
+    """Train / early-stopping / calibration / holdout masks from the split column."""
+    values = frame[split_column].astype(str).to_numpy()
+    unknown = set(np.unique(values)) - set(SPLIT_VALUES)
+    if unknown:
+        raise ValueError(
+            f"column {split_column!r} has values {sorted(unknown)}; use {SPLIT_VALUES}"
+        )
+    train, validation, holdout = (values == v for v in SPLIT_VALUES)
+    method = f"column {split_column!r}"
     if not train.any() or not validation.any():
         raise ValueError(
             f"split by {method}: need training and validation rows, got "
@@ -189,38 +177,6 @@ def split_rows(
     calibration = _calibration_part(validation, ids, config)
     stop = validation & ~calibration
     return SplitRows(train, stop, calibration, holdout, method)
-
-
-def _time_split(times: pd.Series, config: SplitConfig) -> tuple[np.ndarray, ...]:
-    """Latest rows -> holdout, the rows before -> validation; ties stay together."""
-    ordered = np.sort(times.to_numpy())
-    n = len(ordered)
-    holdout_start = ordered[min(n - 1, int(n * (1 - config.holdout_fraction)))]
-    valid_start = ordered[int(n * (1 - config.holdout_fraction - config.validation_fraction))]
-    values = times.to_numpy()
-    holdout = values >= holdout_start if config.holdout_fraction > 0 else np.zeros(n, bool)
-    validation = (values >= valid_start) & ~holdout
-    return ~validation & ~holdout, validation, holdout
-
-
-def _random_split(labels: pd.Series, config: SplitConfig, stratify: bool) -> tuple[np.ndarray, ...]:
-    n = len(labels)
-    index = np.arange(n)
-    y = labels.to_numpy() if stratify else None
-    holdout = np.zeros(n, dtype=bool)
-    rest = index
-    if config.holdout_fraction > 0:
-        rest, held = train_test_split(
-            index, test_size=config.holdout_fraction, random_state=config.seed, stratify=y
-        )
-        holdout[held] = True
-    share = config.validation_fraction / (1 - config.holdout_fraction)
-    _, valid = train_test_split(
-        rest, test_size=share, random_state=config.seed + 1, stratify=None if y is None else y[rest]
-    )
-    validation = np.zeros(n, dtype=bool)
-    validation[valid] = True
-    return ~validation & ~holdout, validation, holdout
 
 
 def _calibration_part(
