@@ -3,18 +3,22 @@ judged by Qini against random targeting and the synthetic world's true effect.""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from crm_ml.pipeline.config import load_config
+from crm_ml.pipeline.config import RunConfig, load_config
 from crm_ml.pipeline.paths import RunPaths
+from crm_ml.pipeline.steps import frames
+from crm_ml.pipeline.steps.frames import training_frame, training_frame_path
 from crm_ml.pipeline.steps.propensity import (
     CATEGORY_HISTORY,
     attach_category_history,
     category_history,
+    registry_name,
     run_propensity,
     score_propensity,
     score_uplift,
@@ -77,6 +81,44 @@ def test_category_history_sees_only_lines_before_the_cutoff() -> None:
     assert per_row["category_spend_share_365d"].tolist() == [0.25, 0.0]
 
 
+HOSTILE_CATEGORIES = ["Food/Drink", "Food Drink", "food drink", "..", "../../etc", "食品", ""]
+
+
+def test_training_frames_of_hostile_categories_are_cached_inside_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`category:Food/Drink` used to become `training_category_Food/Drink.parquet`: an
+    OSError (no folder `training_category_Food`) in notebook 04."""
+    paths = RunPaths(tmp_path / "run").ensure()
+    monkeypatch.setattr(frames, "snapshots", lambda paths, config: pd.DataFrame())
+
+    def fake_label(accepted, snapshots, label, **_):
+        return pd.DataFrame({"customer_id": ["a"], "label_name": [label]})
+
+    monkeypatch.setattr(frames, "attach_label", fake_label)
+    for category in HOSTILE_CATEGORIES:
+        label = f"category:{category}"
+        frame = training_frame(paths, RunConfig(), label)
+        path = training_frame_path(paths, label)
+        assert path.parent == paths.features and path.is_file(), path
+        assert pd.read_parquet(path)["label_name"].tolist() == [label]
+        pd.testing.assert_frame_equal(frame, training_frame(paths, RunConfig(), label))
+    cached = sorted(p.name for p in paths.features.iterdir())
+    assert len(cached) == len(HOSTILE_CATEGORIES), cached  # one file per category, no clash
+    assert training_frame_path(paths, "category:Food/Drink").name.startswith(
+        "training_category_food_drink-"
+    )
+    assert training_frame_path(paths, "churn").name == "training_churn.parquet"  # unchanged
+
+
+def test_registry_names_are_safe_and_never_shared() -> None:
+    names = [registry_name(category) for category in HOSTILE_CATEGORIES]
+    assert len(set(names)) == len(names)  # Food/Drink and Food Drink no longer share one
+    assert all(re.fullmatch(r"propensity[a-z0-9_]*-[0-9a-f]{12}", n) for n in names), names
+    assert registry_name("books") == "propensity_books"  # plain names keep their old name
+    assert registry_name("Books") != registry_name("books")
+
+
 def test_uplift_holdout_is_the_latest_campaigns() -> None:
     sent = pd.to_datetime(["2024-01-01", "2024-02-01", "2024-03-01", "2024-04-01"], utc=True)
     frame = pd.DataFrame({"campaign_id": ["c2", "c1", "c4", "c3"], "sent_ts": sent[[1, 0, 3, 2]]})
@@ -133,7 +175,7 @@ def test_propensity_and_uplift_on_a_small_synthetic_world(synthetic_project: Pat
     assert uplift.decision is not None and uplift.decision.calibration_metric is None
 
     # scoring helpers on features at the latest cutoff
-    current = pd.read_parquet(paths.features / f"training_category_{table.category[0]}.parquet")
+    current = pd.read_parquet(training_frame_path(paths, f"category:{table.category[0]}"))
     current = current[current["split"].astype(str) == "holdout"].drop(columns=["label", "split"])
     scores = score_propensity(outcome.models, current, paths.accepted)
     assert set(scores.columns) == {"customer_id", "category", "probability"}

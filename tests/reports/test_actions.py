@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -169,8 +171,62 @@ def test_written_lists_round_trip(make_run, fabricated, tmp_path):
     lists = build_action_lists(scores, tickets, RunConfig(), as_of=fabricated.as_of)
     written = write_action_lists(lists, tmp_path / "actions")
     assert set(written) == set(lists)
-    for name, csv in written.items():
-        assert len(pd.read_csv(csv)) == len(lists[name])
-        back = pd.read_parquet(csv.with_suffix(".parquet"))
+    for name, csv_path in written.items():
+        assert len(pd.read_csv(csv_path)) == len(lists[name])
+        back = pd.read_parquet(csv_path.with_suffix(".parquet"))
         pd.testing.assert_frame_equal(back, lists[name], check_dtype=False)
     assert np.isclose(pd.read_csv(written["service_follow_ups"])["hours_open"].sum(), 8.0)
+
+
+FORMULAS = ["=1+1", "+1", "-1", "@1", "\t1", "\r1", "-2+3", "+SUM(1,2)", "@SUM(1+1)"]
+# a formula behind a line break, comma or quote: it must not become a cell or row of its own
+EMBEDDED = ["x\r=1+1", "y\n@1", "z\r\n-1", "w,=1+1", 'q"=1']
+HOSTILE_TEXT = FORMULAS + EMBEDDED
+DANGEROUS_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def hostile_lists() -> dict[str, pd.DataFrame]:
+    """Action lists whose segment, reason, offer and offer reason cells are all hostile
+    text, plus negative numbers stored as numbers."""
+    n = len(HOSTILE_TEXT)
+    scores = scores_frame([True] * n, [0.9] * n, [100.0 * (i + 1) for i in range(n)], [0.1] * n)
+    scores = scores.assign(
+        segment=HOSTILE_TEXT,
+        reason_1=HOSTILE_TEXT,
+        next_best_offer=HOSTILE_TEXT,
+        offer_reason=HOSTILE_TEXT,
+    )
+    lists = dict(build_action_lists(scores, None, ActionConfig(high_value_quantile=0.0)))
+    lists["customers_to_save"] = lists["customers_to_save"].assign(
+        uplift=-0.25, delta=np.arange(n) - 5
+    )
+    return lists
+
+
+def test_csv_cells_never_start_like_a_formula(tmp_path):
+    lists = hostile_lists()
+    n = len(HOSTILE_TEXT)
+    assert len(lists["customers_to_save"]) == len(lists["cross_sell_audience"]) == n
+    written = write_action_lists(lists, tmp_path / "actions")
+    for name, path in written.items():
+        with path.open(newline="", encoding="utf-8") as handle:
+            header, *rows = list(csv.reader(handle))
+        assert len(rows) == len(lists[name]), name  # no value started a row of its own
+        for row in rows:
+            for column, cell in zip(header, row, strict=True):
+                if column not in ("uplift", "delta"):  # numbers: checked below
+                    assert not cell.startswith(DANGEROUS_STARTS), (name, column, cell)
+        for column in ("segment", "reason", "next_best_offer", "offer_reason"):
+            if column in header:  # the text is all there, formulas behind a quote
+                cells = [row[header.index(column)] for row in rows]
+                expected = ["'" + v for v in FORMULAS] + EMBEDDED
+                assert sorted(cells) == sorted(expected), (name, column)
+        # Parquet keeps the raw values
+        pd.testing.assert_frame_equal(pd.read_parquet(path.with_suffix(".parquet")), lists[name])
+    raw = pd.read_parquet(written["cross_sell_audience"].with_suffix(".parquet"))
+    assert sorted(raw["next_best_offer"]) == sorted(HOSTILE_TEXT)
+    save = pd.read_csv(written["customers_to_save"])
+    assert save["uplift"].tolist() == [-0.25] * n  # negative numbers stay numbers
+    assert save["delta"].tolist() == lists["customers_to_save"]["delta"].tolist()
+    assert (save["delta"] < 0).sum() == 5
+    assert lists["customers_to_save"]["segment"].isin(HOSTILE_TEXT).all()  # input untouched

@@ -67,6 +67,18 @@ def test_write_customer_card_names_file_by_pseudonym(make_run, fabricated):
     assert "No marketing contact" in path.read_text()
 
 
+def test_card_of_an_id_that_is_not_a_pseudonym_stays_in_the_customers_folder(make_run):
+    """Scores hold pseudonyms, but a card file is named by a safe_name of the id anyway."""
+    paths = make_run()
+    scores = pd.read_parquet(paths.scores / "customer_scores.parquet")
+    scores.loc[0, "customer_id"] = "../../escape"
+    scores.to_parquet(paths.scores / "customer_scores.parquet", index=False)
+    path = write_customer_card("../../escape", paths)
+    assert path.parent == paths.report / "customers"
+    assert path.name.startswith("escape-") and path.suffix == ".html"
+    assert path.resolve().is_relative_to((paths.report / "customers").resolve())
+
+
 def test_unknown_raw_id_error_names_the_form_not_the_id(make_run):
     paths = make_run()
     with pytest.raises(CustomerNotFoundError, match="raw customer id") as error:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from pathlib import Path
 
@@ -17,6 +19,7 @@ from crm_ml.tracking import (
     experiment_name,
     fingerprint_frame,
     log_model_run,
+    runs,
 )
 
 
@@ -159,3 +162,19 @@ class _AnyFeatures:
 
     def predict(self, X):
         return self.model.predict(X)
+
+
+def test_baseline_csv_neutralises_formulas_in_its_labels(monkeypatch: pytest.MonkeyPatch):
+    """A row label can be a data value (a category); the CSV artifact is opened in a
+    spreadsheet, so it must not start like a formula. JSON and metrics keep the raw label."""
+    logged: dict[str, object] = {}
+    monkeypatch.setattr(runs.mlflow, "log_text", lambda text, name: logged.update({name: text}))
+    monkeypatch.setattr(runs.mlflow, "log_dict", lambda data, name: logged.update({name: data}))
+    monkeypatch.setattr(runs.mlflow, "log_metrics", lambda values: logged.update(metrics=values))
+    table = pd.DataFrame({"model": ["=HYPERLINK(1)", "+SUM(1,2)"], "roc_auc": [0.8, -0.1]})
+    runs._log_baselines(table)
+    header, *rows = list(csv.reader(io.StringIO(logged["baselines/baseline_table.csv"])))
+    assert header == ["model", "roc_auc"]
+    assert rows == [["'=HYPERLINK(1)", "0.8"], ["'+SUM(1,2)", "-0.1"]]
+    json_rows = logged["baselines/baseline_table.json"]["rows"]
+    assert [row["model"] for row in json_rows] == ["=HYPERLINK(1)", "+SUM(1,2)"]

@@ -24,6 +24,11 @@ Consent: customers_to_save and cross_sell_audience are marketing, so a customer 
 marketing consent (False or unknown) NEVER appears in them. service_follow_ups is service,
 not marketing: a customer who complained is owed an answer whatever their marketing
 consent, so that list includes everyone (it says nothing about offers).
+Spreadsheet-safe: the CSV files are meant to be opened, so a text cell that starts like a
+formula (`=`, `+`, `-`, `@`, tab, carriage return; a category or offer can be named
+`=1+1`) is written with a leading `'`, and lines end in CRLF so a cell holding a carriage
+return is quoted rather than split into a new row (OWASP "CSV Injection",
+`crm_ml.csv_safety`); the Parquet files keep the raw values.
 No personal data: every list holds the customer pseudonym and model outputs only, picked
 by an explicit column list, so a stray column of the score table cannot leak into a CSV.
 """
@@ -39,6 +44,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from crm_ml.csv_safety import to_spreadsheet_csv
 from crm_ml.pipeline.config import KpiTargets, RunConfig
 from crm_ml.pipeline.paths import RunPaths
 
@@ -291,12 +297,13 @@ def build_action_lists(
 
 
 def write_action_lists(lists: Mapping[str, pd.DataFrame], out_dir: Path) -> dict[str, Path]:
-    """Each list as `<name>.csv` (for CRM import) and `<name>.parquet`; returns the CSV paths."""
+    """Each list as `<name>.csv` (for CRM import and spreadsheets, formulas neutralised) and
+    `<name>.parquet` (raw values); returns the CSV paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
     written = {}
     for name, frame in lists.items():
         csv = out_dir / f"{name}.csv"
-        frame.to_csv(csv, index=False, date_format="%Y-%m-%dT%H:%M:%SZ")
+        to_spreadsheet_csv(frame, csv, index=False, date_format="%Y-%m-%dT%H:%M:%SZ")
         frame.to_parquet(out_dir / f"{name}.parquet", index=False)
         written[name] = csv
     return written

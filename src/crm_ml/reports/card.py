@@ -19,6 +19,7 @@ import pandas as pd
 
 from crm_ml.contract import pseudonymise_ids
 from crm_ml.contract.privacy import KEY_ENV, PSEUDONYM_LENGTH
+from crm_ml.naming import safe_name
 from crm_ml.pipeline.paths import RunPaths
 from crm_ml.reports.actions import HIGH_RISK_PROBABILITY, ActionConfig
 from crm_ml.reports.formatting import (
@@ -287,9 +288,11 @@ def write_customer_card(
     accepted_dir: Path | None = None,
     config: ActionConfig | None = None,
 ) -> Path:
-    """Write the card to `paths.report / "customers" / "<pseudonym>.html"`."""
+    """Write the card to `paths.report / "customers" / "<pseudonym>.html"` (a pseudonym is
+    hex, so it is its own `safe_name`; any other id in the scores gets slug + hash)."""
     context = card_context(customer_id, paths, accepted_dir, config)
-    target = paths.report / "customers" / f"{context['pseudonym']}.html"
+    name = safe_name(str(context["pseudonym"]), keep_plain=True)
+    target = paths.report / "customers" / f"{name}.html"
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(render("customer_card.html.j2", **context), encoding="utf-8")
     log.info("customer card written to %s", target)

@@ -22,6 +22,7 @@ from matplotlib.figure import Figure
 from mlflow.models import infer_signature
 
 import crm_ml
+from crm_ml.csv_safety import to_spreadsheet_csv
 from crm_ml.tracking.personal_data import check_no_personal_data, check_no_personal_names
 from crm_ml.tracking.registry import register_challenger
 from crm_ml.tracking.schema import feature_kinds, to_signature_frame
@@ -182,9 +183,12 @@ def _checked_example(
 
 
 def _log_baselines(table: pd.DataFrame) -> None:
-    """The comparison table as CSV and JSON artifacts and as ``baseline.<row>.<metric>``."""
+    """The comparison table as CSV and JSON artifacts and as ``baseline.<row>.<metric>``.
+
+    The CSV is for opening in a spreadsheet, and its row labels and text columns may hold
+    data values (a category as a row label), so they are formula-neutralised there."""
     labelled = _label_rows(table)
-    mlflow.log_text(labelled.to_csv(), "baselines/baseline_table.csv")
+    mlflow.log_text(to_spreadsheet_csv(labelled) or "", "baselines/baseline_table.csv")
     mlflow.log_dict(
         {"rows": labelled.reset_index().to_dict(orient="records")}, "baselines/baseline_table.json"
     )

@@ -11,6 +11,7 @@ import pandas as pd
 from crm_ml.features import FeatureConfig, attach_label, build_snapshots, plan_cutoffs
 from crm_ml.features.snapshots import CutoffPlan
 from crm_ml.models import LeakageConfig, LightGBMConfig, SearchConfig, SplitConfig
+from crm_ml.naming import safe_name
 from crm_ml.pipeline.config import RunConfig
 from crm_ml.pipeline.data import accepted_as_of, ensure_accepted
 from crm_ml.pipeline.paths import RunPaths
@@ -72,10 +73,17 @@ def snapshots(paths: RunPaths, config: RunConfig) -> pd.DataFrame:
     )
 
 
+def training_frame_path(paths: RunPaths, label: str) -> Path:
+    """The cache file of `label`'s training frame. A label such as `category:Food/Drink`
+    carries the customer's own category name, so the file name is a `safe_name` of it
+    (`training_churn.parquet` for a plain label, else slug + hash)."""
+    return paths.features / f"{safe_name(label, 'training_', keep_plain=True)}.parquet"
+
+
 def training_frame(paths: RunPaths, config: RunConfig, label: str) -> pd.DataFrame:
     """Features + `label` + split over the run's cutoff plan (cached per label)."""
     return _cached(
-        paths.features / f"training_{label.replace(':', '_')}.parquet",
+        training_frame_path(paths, label),
         lambda: attach_label(
             paths.accepted,
             snapshots(paths, config),

@@ -28,7 +28,6 @@ the ceiling.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,6 +52,7 @@ from crm_ml.models import (
 )
 from crm_ml.models.evaluation import spearman
 from crm_ml.models.uplift import plot_qini, uplift_by_decile
+from crm_ml.naming import safe_name
 from crm_ml.pipeline.config import RunConfig
 from crm_ml.pipeline.data import accepted_as_of, ensure_accepted, raw_source_dir
 from crm_ml.pipeline.paths import RunPaths
@@ -194,8 +194,10 @@ def propensity_settings(config: RunConfig) -> tuple[int, BinaryModelConfig]:
 
 
 def registry_name(category: str) -> str:
-    """One registered model per category: `propensity_<category>`."""
-    return "propensity_" + re.sub(r"[^0-9a-z]+", "_", category.lower()).strip("_")
+    """One registered model per category: `propensity_<category>` for a plain category
+    (`books`), else `propensity_<slug>-<hash>`, so `Food/Drink` and `Food Drink` never
+    share a registry entry (see `crm_ml.naming.safe_name`)."""
+    return safe_name(category, "propensity_", keep_plain=True)
 
 
 def _comparison_row(category: str, table: pd.DataFrame) -> dict[str, Any]:
