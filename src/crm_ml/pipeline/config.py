@@ -1,22 +1,35 @@
 """Run configuration: one YAML file per run type, loaded into a typed object.
 
-Sections that belong to one layer (features, models, recsys) are passed through as plain
-mappings and turned into that layer's own typed config where it is used, so this module
-does not need to change when a layer gains a setting.
+Sections that belong to one layer (features, models, recsys) stay plain mappings, turned
+into that layer's own typed config where it is used. `load_config` checks every key and
+value of them against those layer classes first, so a typo stops the run before any
+notebook starts, and a layer gaining a setting needs no change here.
 """
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields, is_dataclass
+from functools import cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, get_type_hints
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from crm_ml.contract.errors import ContractError
 from crm_ml.pipeline.paths import project_root
+
+
+class ConfigError(ContractError, ValueError):
+    """A run configuration that cannot run (unknown key, wrong type, bad --param).
+
+    A ContractError so the CLI prints it on one line; a ValueError as before, when pydantic's
+    validation error and the override errors were the ones raised.
+    """
 
 
 class SyntheticData(BaseModel):
@@ -76,7 +89,7 @@ def apply_overrides(raw: dict[str, Any], overrides: Mapping[str, Any]) -> dict[s
         for part in parents:
             node = node.setdefault(part, {})
             if not isinstance(node, dict):
-                raise ValueError(f"--param {dotted}: '{part}' is not a section")
+                raise ConfigError(f"--param {dotted}: '{part}' is not a section")
         node[leaf] = value
     return raw
 
@@ -87,15 +100,162 @@ def parse_overrides(pairs: Sequence[str]) -> dict[str, Any]:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
-            raise ValueError(f"--param expects key=value, got {pair!r}")
+            raise ConfigError(f"--param expects key=value, got {pair!r}")
         params[key.strip()] = yaml.safe_load(value)
     return params
+
+
+# ---------------------------------------------------------------- checking the sections
+
+
+@dataclass(frozen=True)
+class Section:
+    """The keys a mapping of the run config may hold: the constructor fields of `layer` (a
+    dataclass or pydantic model; nested layer classes become sections too), plus `own` keys
+    a pipeline step reads itself before building the layer's config (key -> type or Section).
+    """
+
+    layer: type | None = None
+    own: Mapping[str, Any] = field(default_factory=dict)
+
+    def settings(self) -> dict[str, Any]:
+        return {**_layer_settings(self.layer), **self.own}
+
+
+def _is_layer(annotation: Any) -> bool:
+    return isinstance(annotation, type) and (
+        is_dataclass(annotation) or issubclass(annotation, BaseModel)
+    )
+
+
+@cache
+def _layer_settings(layer: type | None) -> dict[str, Any]:
+    """Setting name -> type (or Section) of a layer class, read from the class itself so the
+    check cannot drift from what the layer accepts; pydantic constraints (gt=0) are kept."""
+    if layer is None:
+        return {}
+    if issubclass(layer, BaseModel):
+        types = {
+            name: Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
+            for name, info in layer.model_fields.items()
+        }
+    else:
+        hints = get_type_hints(layer, include_extras=True)
+        types = {f.name: hints[f.name] for f in fields(layer) if f.init}
+    return {name: Section(tp) if _is_layer(tp) else tp for name, tp in types.items()}
+
+
+@cache
+def run_settings() -> Section:
+    """Everything a run configuration may hold, with the keys each step reads itself.
+
+    The layer classes are imported here rather than at the top: they pull in LightGBM,
+    DuckDB and implicit, which `import crm_ml.pipeline` should not pay for.
+    """
+    from crm_ml.features.config import FeatureConfig
+    from crm_ml.models.config import BinaryModelConfig, SpendModelConfig
+    from crm_ml.models.uplift import UpliftConfig
+    from crm_ml.recsys.config import RecsysConfig
+
+    models = Section(
+        own={
+            "n_train_cutoffs": int,  # steps.frames.cutoff_plan
+            "calibration_bound": float,  # steps.churn: the champion gate's calibration bound
+            "churn": Section(BinaryModelConfig),
+            "clv": Section(SpendModelConfig),
+            "propensity": Section(BinaryModelConfig, {"categories": int}),
+            "uplift": Section(  # steps.propensity.UpliftSettings
+                UpliftConfig,
+                {"response_window_days": int, "holdout_share": float, "offer_features": bool},
+            ),
+        }
+    )
+    return Section(
+        RunConfig,
+        {"features": Section(FeatureConfig), "models": models, "recsys": Section(RecsysConfig)},
+    )
+
+
+@dataclass(frozen=True)
+class _Origin:
+    """Where the settings came from, for messages: the file and the keys set by --param."""
+
+    file: str
+    overrides: tuple[str, ...] = ()
+
+    def error(self, dotted: str, problem: str) -> ConfigError:
+        by_param = any(_within(dotted, key) or _within(key, dotted) for key in self.overrides)
+        return ConfigError(f"{self.file}{' with --param' if by_param else ''}: {problem}")
+
+
+def _within(dotted: str, section: str) -> bool:
+    return dotted == section or dotted.startswith(section + ".")
+
+
+def _unknown(dotted: str, key: object, valid: Sequence[str]) -> str:
+    """`unknown setting a.b (did you mean c?)`, or the valid keys when none is close."""
+    close = difflib.get_close_matches(str(key), valid, n=1)
+    hint = f"did you mean {close[0]}?" if close else "valid: " + ", ".join(sorted(valid))
+    return f"unknown setting {dotted} ({hint})"
+
+
+def _check_value(value: Any, annotation: Any, dotted: str, origin: _Origin) -> None:
+    """`value` must be of the setting's type. Text where a number or flag is expected fails
+    even when it would parse: the dataclass layers take values as they are, so "0.5" would
+    reach `0 < share` as text (and PyYAML reads 1e-3, without a decimal point, as text)."""
+    adapter = TypeAdapter(annotation, config=ConfigDict(arbitrary_types_allowed=True))
+    try:
+        checked = adapter.validate_python(value)
+    except ValidationError as exc:
+        reasons = "; ".join(dict.fromkeys(error["msg"] for error in exc.errors()))
+        raise origin.error(dotted, f"{dotted} = {value!r}: {reasons}") from None
+    if isinstance(value, str) and not isinstance(checked, str):
+        if isinstance(checked, bool):
+            problem = "is text, not true or false (write it without quotes)"
+        else:
+            problem = f"is text, not a number ({_unquote(value)})"
+        raise origin.error(dotted, f"{dotted} = {value!r} {problem}")
+
+
+def _unquote(number: str) -> str:
+    """How to write `number` so YAML reads it as one: PyYAML takes 1e-3 for text."""
+    mantissa, exponent, power = number.lower().partition("e")
+    if exponent and "." not in mantissa:
+        return f"YAML reads {number} as text: write {mantissa}.0e{power}"
+    return "write it without quotes"
+
+
+def _check_section(raw: Any, section: Section, origin: _Origin, dotted: str = "") -> None:
+    """Raise ConfigError on the first key of `raw` the section does not know, sub-section that
+    is not a mapping, or value of the wrong type, recursively."""
+    if not isinstance(raw, Mapping):
+        what = dotted or "the run configuration"
+        raise origin.error(dotted, f"{what} must be a mapping of settings, got {raw!r}")
+    settings = section.settings()
+    for key, value in raw.items():
+        path = f"{dotted}.{key}" if dotted else str(key)
+        if key not in settings:
+            raise origin.error(path, _unknown(path, key, list(settings)))
+        spec = settings[key]
+        if isinstance(spec, Section):
+            _check_section(value, spec, origin, path)
+        else:
+            _check_value(value, spec, path, origin)
+
+
+def _shown(path: Path) -> str:
+    """`path` as the user would type it: relative to the project root when inside it."""
+    try:
+        return str(path.resolve().relative_to(project_root()))
+    except ValueError:
+        return str(path)
 
 
 def load_config(
     path: str | Path | None = None, overrides: Mapping[str, Any] | None = None
 ) -> RunConfig:
-    """The configuration in `path` (default configs/retail.yaml) with dotted overrides."""
+    """The configuration in `path` (default configs/retail.yaml) with dotted overrides,
+    every key and value checked (ConfigError) before anything runs."""
     path = Path(path) if path else project_root() / "configs" / "retail.yaml"
     if not path.is_absolute() and not path.exists():
         path = project_root() / path
@@ -103,4 +263,7 @@ def load_config(
         raw = yaml.safe_load(path.read_text()) or {}
     except FileNotFoundError:
         raise FileNotFoundError(f"run configuration {path} does not exist") from None
-    return RunConfig.model_validate(apply_overrides(raw, overrides or {}))
+    overrides = overrides or {}
+    raw = apply_overrides(raw, overrides)
+    _check_section(raw, run_settings(), _Origin(_shown(path), tuple(overrides)))
+    return RunConfig.model_validate(raw)
