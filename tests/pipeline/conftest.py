@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import nbformat
@@ -21,6 +24,27 @@ ctx.record.metric("value", VALUE)
 ctx.paths.report.mkdir(exist_ok=True)
 (ctx.paths.report / "report.html").write_text("<html>VALUE</html>")
 """
+
+
+def run_cli(root: Path, *args: str) -> subprocess.CompletedProcess:
+    """`crm-ml <args>` in a project root of its own, with a test pseudonym key."""
+    env = {**os.environ, "CRM_ML_ROOT": str(root), "CRM_ML_PSEUDONYM_KEY": "e2e-secret"}
+    env.pop("MLFLOW_TRACKING_URI", None)
+    return subprocess.run(
+        [sys.executable, "-m", "crm_ml.cli", *args],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=1500,
+    )
+
+
+@pytest.fixture(scope="session")
+def cli() -> Callable[..., subprocess.CompletedProcess]:
+    """`cli(root, "run", ...)`: the command line as a user runs it (see `run_cli`)."""
+    return run_cli
 
 
 def write_notebook(path: Path, body: str) -> None:

@@ -8,10 +8,8 @@ scores with the champions and reports drift.
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -24,22 +22,8 @@ CUSTOMERS = 2500
 pytestmark = [pytest.mark.notebook, pytest.mark.slow]
 
 
-def crm_ml(root: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "CRM_ML_ROOT": str(root), "CRM_ML_PSEUDONYM_KEY": "e2e-secret"}
-    env.pop("MLFLOW_TRACKING_URI", None)
-    return subprocess.run(
-        [sys.executable, "-m", "crm_ml.cli", *args],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=1500,
-    )
-
-
 @pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def project(tmp_path_factory: pytest.TempPathFactory, cli) -> Path:
     """A project root of its own (notebooks and configs of the repo) after one full run."""
     subprocess.run(
         ["bash", str(REPO / "scripts" / "install_chromium.sh")],
@@ -50,7 +34,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("e2e")
     (root / "notebooks").symlink_to(REPO / "notebooks")
     (root / "configs").symlink_to(REPO / "configs")
-    run = crm_ml(
+    run = cli(
         root,
         "run",
         "--run-id",
@@ -151,8 +135,8 @@ def test_no_personal_data_under_experiments_or_reports(project: Path) -> None:
         assert customers[column].iloc[0] in raw, column
 
 
-def test_scheduled_refresh_scores_with_champions_and_checks_drift(project: Path) -> None:
-    refresh = crm_ml(
+def test_scheduled_refresh_scores_with_champions_and_checks_drift(project: Path, cli) -> None:
+    refresh = cli(
         project,
         "score",
         "--run-id",

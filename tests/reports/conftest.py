@@ -233,6 +233,9 @@ def fabricate_run(experiments: Path, run_id: str, values: RunValues) -> RunPaths
         return None if name in values.skip else Recorder(paths, name)
 
     if r := recorder("01_data_quality"):
+        from crm_ml.contract.coverage import table_coverage
+
+        r.table("tables", table_coverage(["customers", "products", "orders", "tickets"]))
         r.table(
             "accounting",
             pd.DataFrame(

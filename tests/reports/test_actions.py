@@ -15,6 +15,7 @@ from crm_ml.reports.actions import (
     FOLLOW_UP_COLUMNS,
     ActionConfig,
     build_action_lists,
+    why_empty,
     write_action_lists,
 )
 
@@ -230,3 +231,39 @@ def test_csv_cells_never_start_like_a_formula(tmp_path):
     assert save["delta"].tolist() == lists["customers_to_save"]["delta"].tolist()
     assert (save["delta"] < 0).sum() == 5
     assert lists["customers_to_save"]["segment"].isin(HOSTILE_TEXT).all()  # input untouched
+
+
+@pytest.mark.parametrize(
+    ("consent", "churn", "uplift", "offer", "expected"),
+    [
+        (False, 0.9, 0.1, "socks", "has marketing consent"),
+        (True, 0.9, np.nan, "socks", "no uplift model"),
+        (True, 0.1, 0.1, "socks", "churn probability of at least 50%"),
+        (True, 0.9, -0.1, None, "uplift <= 0"),
+    ],
+)
+def test_an_empty_list_says_which_condition_nobody_met(consent, churn, uplift, offer, expected):
+    scores = scores_frame([consent] * 4, [churn] * 4, [100.0] * 4, [uplift] * 4)
+    scores["next_best_offer"] = offer
+    config = ActionConfig(high_value_quantile=0.5)
+    lists = build_action_lists(scores, None, config)
+    assert lists["customers_to_save"].empty
+    why = why_empty(lists, scores, None, config)
+    assert expected in why["customers_to_save"]
+    assert why["service_follow_ups"] == "the export has no tickets table"
+    if offer is None:
+        assert "no next best offer" in why["cross_sell_audience"]
+    elif consent:
+        assert "cross_sell_audience" not in why  # not empty: nothing to explain
+
+
+def test_run_action_lists_write_why_each_empty_one_is_empty(make_run):
+    import json
+
+    from crm_ml.reports.actions import EMPTY_FILE, write_run_action_lists
+
+    written = write_run_action_lists(make_run(), RunConfig())
+    why = json.loads((written["customers_to_save"].parent / EMPTY_FILE).read_text())
+    for name, path in written.items():
+        empty = len(pd.read_parquet(path.with_suffix(".parquet"))) == 0
+        assert (name in why) == empty

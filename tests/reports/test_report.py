@@ -65,10 +65,18 @@ def test_report_shows_people_numbers(report):
 def test_missing_sections_say_not_available(report):
     html = report(skip={"04_propensity_uplift", "05_clv", "07_scoring"})
     assert html.count(NOT_AVAILABLE) >= 5
-    assert f"Campaign uplift by decile: {NOT_AVAILABLE}" in html
+    # the fabricated export has no contacts table, and the report says that is why
+    assert "Campaign uplift by decile: not available: the export has no contacts table" in html
     assert f"CLV model comparison: {NOT_AVAILABLE}" in html
     assert "Score drift check: not available in this run" in html
     assert "Customer segments" in html  # what the run has is still there
+
+
+def test_the_report_lists_the_tables_present_and_missing(report):
+    html = report()
+    assert "Missing tables: events, contacts, surveys, exclusions, erasure" in html
+    assert "no net promoter score" in html  # what a missing table switches off
+    assert "Action lists for the CRM" in html
 
 
 def test_an_empty_run_still_renders(report):

@@ -65,6 +65,11 @@ def ensure_accepted(paths: RunPaths, config: RunConfig, progress: bool = False):
     )
 
 
+def accepted_tables(paths: RunPaths) -> list[str]:
+    """The tables the run's export holds (required and optional alike)."""
+    return list(json.loads((paths.accepted / "manifest.json").read_text())["tables"])
+
+
 def accepted_as_of(paths: RunPaths) -> str:
     """The export date of the run's accepted tables."""
     return json.loads((paths.accepted / "manifest.json").read_text())["as_of"]

@@ -35,6 +35,7 @@ by an explicit column list, so a stray column of the score table cannot leak int
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Mapping
@@ -52,6 +53,7 @@ log = logging.getLogger(__name__)
 
 HIGH_RISK_PROBABILITY = 0.5
 LIST_NAMES = ("customers_to_save", "cross_sell_audience", "service_follow_ups")
+EMPTY_FILE = "why_empty.json"  # beside the lists: list name -> why it holds no row
 
 # First matching pattern (case-insensitive, on the top reason code) gives the intervention.
 INTERVENTION_RULES: tuple[tuple[str, str], ...] = (
@@ -296,6 +298,79 @@ def build_action_lists(
     return lists
 
 
+def _first_empty(steps: list[tuple[str, pd.Series]]) -> str:
+    """The reason of the first filter that leaves no row (steps are cumulative masks)."""
+    keep = None
+    for reason, mask in steps:
+        keep = mask if keep is None else keep & mask
+        if not keep.any():
+            return reason
+    return "no customer passes every condition at once"
+
+
+def why_empty(
+    lists: Mapping[str, pd.DataFrame],
+    scores: pd.DataFrame,
+    tickets: pd.DataFrame | None,
+    config: ActionConfig,
+) -> dict[str, str]:
+    """For each empty list, the first condition no customer (or ticket) met, in words, so an
+    empty CSV is never left unexplained."""
+    n = len(scores)
+    reasons: dict[str, str] = {}
+    if n == 0:
+        return {name: "no customer was scored" for name, frame in lists.items() if frame.empty}
+    consent = consent_mask(scores)
+    no_consent = (
+        f"none of the {n:,} scored customers has marketing consent (a customer without a "
+        "consent value counts as not consenting)"
+    )
+    if "customers_to_save" in lists and lists["customers_to_save"].empty:
+        clv = scores["clv_12m"].astype(float)
+        uplift = scores["uplift"].astype(float)
+        reasons["customers_to_save"] = _first_empty(
+            [
+                (no_consent, consent),
+                (
+                    "no uplift model was available, so no contact can be shown to change "
+                    "anyone's outcome (it needs campaign contacts with a control group)",
+                    uplift.notna(),
+                ),
+                (
+                    f"no consenting customer has a churn probability of at least "
+                    f"{config.churn_probability_min:.0%}",
+                    scores["churn_probability"].astype(float) >= config.churn_probability_min,
+                ),
+                (
+                    "no consenting customer at risk is among the most valuable "
+                    f"{1 - config.high_value_quantile:.0%}",
+                    clv >= clv.quantile(config.high_value_quantile),
+                ),
+                (
+                    "no such customer is expected to respond to a contact (uplift <= 0)",
+                    uplift > config.uplift_min,
+                ),
+            ]
+        )
+    if "cross_sell_audience" in lists and lists["cross_sell_audience"].empty:
+        reasons["cross_sell_audience"] = _first_empty(
+            [
+                (no_consent, consent),
+                (
+                    "no next best offer was made (see the recommendations section)",
+                    scores["next_best_offer"].notna(),
+                ),
+            ]
+        )
+    if "service_follow_ups" in lists and lists["service_follow_ups"].empty:
+        reasons["service_follow_ups"] = (
+            "the export has no tickets table"
+            if tickets is None
+            else "no complaint is open past its first-response target at the export date"
+        )
+    return reasons
+
+
 def write_action_lists(lists: Mapping[str, pd.DataFrame], out_dir: Path) -> dict[str, Path]:
     """Each list as `<name>.csv` (for CRM import and spreadsheets, formulas neutralised) and
     `<name>.parquet` (raw values); returns the CSV paths."""
@@ -323,4 +398,8 @@ def write_run_action_lists(paths: RunPaths, config: RunConfig) -> dict[str, Path
     tickets_file = paths.accepted / "tickets.parquet"
     tickets = pd.read_parquet(tickets_file) if tickets_file.exists() else None
     lists = build_action_lists(scores, tickets, config, as_of=run.data_as_of)
-    return write_action_lists(lists, paths.report / "actions")
+    out = paths.report / "actions"
+    written = write_action_lists(lists, out)
+    empty = why_empty(lists, scores, tickets, ActionConfig.from_run_config(config))
+    (out / EMPTY_FILE).write_text(json.dumps(empty, indent=2))
+    return written

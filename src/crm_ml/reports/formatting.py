@@ -29,14 +29,22 @@ def is_missing(value: Any) -> bool:
         return False
 
 
+def _rounded(value: float, digits: int) -> float:
+    """`value` rounded as it will be shown, without a sign on zero: -0.00001 reads "0.0",
+    not "-0.0" (a revenue share that is zero up to returns is not negative)."""
+    return round(value, digits) + 0.0
+
+
 def fmt_percent(value: Any, digits: int = 1) -> str:
     """0.0432 -> '4.3%'."""
-    return MISSING if is_missing(value) else f"{float(value) * 100:,.{digits}f}%"
+    return MISSING if is_missing(value) else f"{_rounded(float(value) * 100, digits):,.{digits}f}%"
 
 
 def fmt_pp(value: Any, digits: int = 1) -> str:
     """A difference of two rates in percentage points: 0.023 -> '+2.3 pp'."""
-    return MISSING if is_missing(value) else f"{float(value) * 100:+,.{digits}f} pp"
+    return (
+        MISSING if is_missing(value) else f"{_rounded(float(value) * 100, digits):+,.{digits}f} pp"
+    )
 
 
 def fmt_count(value: Any) -> str:
@@ -49,7 +57,9 @@ def fmt_money(value: Any) -> str:
     if is_missing(value):
         return MISSING
     amount = float(value)
-    return f"{amount:,.2f}" if abs(amount) < 10 and not amount.is_integer() else f"{amount:,.0f}"
+    if abs(amount) < 10 and not amount.is_integer():
+        return f"{_rounded(amount, 2):,.2f}"
+    return f"{_rounded(amount, 0):,.0f}"
 
 
 def fmt_minutes(value: Any) -> str:
@@ -71,7 +81,7 @@ def fmt_score(value: Any) -> str:
 
 def fmt_decimal(value: Any, digits: int = 3) -> str:
     """Model metrics such as ROC AUC: 0.81234 -> '0.812'."""
-    return MISSING if is_missing(value) else f"{float(value):,.{digits}f}"
+    return MISSING if is_missing(value) else f"{_rounded(float(value), digits):,.{digits}f}"
 
 
 def fmt_date(value: Any) -> str:

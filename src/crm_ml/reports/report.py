@@ -61,6 +61,7 @@ def report_context(
         sections.uplift_section(run),
         sections.recommendations_section(run),
         sections.sla_section(run),
+        sections.actions_section(run),
         sections.data_quality_section(run),
         sections.models_section(run),
         sections.drift_section(run, config.psi_alert),

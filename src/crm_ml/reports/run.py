@@ -52,17 +52,17 @@ def build_run_reports(
     The screenshot is optional and never fails the run: a machine without Chromium still
     gets its reports.
     """
-    report = build_stakeholder_report(paths, config, previous)
     scores = RunData(paths).scores()
     lists: dict[str, Path] = {}
     card = None
     if scores is not None and len(scores):
-        lists = write_run_action_lists(paths, config)
+        lists = write_run_action_lists(paths, config)  # first: the report counts them
         card = write_customer_card(
             sample_customer(scores), paths, config=ActionConfig.from_run_config(config)
         )
     else:
         log.warning("run %s has no customer scores: no action lists or customer card", paths.run_id)
+    report = build_stakeholder_report(paths, config, previous)
     shot = None
     if screenshot:
         try:

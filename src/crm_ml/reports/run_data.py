@@ -61,6 +61,16 @@ class RunData:
     def scores(self, name: str = "customer_scores") -> pd.DataFrame | None:
         return _read_parquet(self.paths.scores / f"{name}.parquet")
 
+    @staticmethod
+    def parquet(path: Path) -> pd.DataFrame | None:
+        """Any Parquet file of the run, or None when it is missing or unreadable."""
+        return _read_parquet(path)
+
+    @staticmethod
+    def json(path: Path) -> dict[str, Any]:
+        """Any JSON file of the run, or {} when it is missing or unreadable."""
+        return _read_json(path)
+
     @cached_property
     def manifest(self) -> dict[str, Any]:
         return _read_json(self.paths.manifest)
@@ -70,6 +80,25 @@ class RunData:
         """The export date of the run's accepted tables."""
         value = _read_json(self.paths.accepted / "manifest.json").get("as_of")
         return pd.Timestamp(value) if value else None
+
+    @cached_property
+    def present_tables(self) -> set[str] | None:
+        """The tables of the run's export (None when the run has no accepted manifest)."""
+        tables = _read_json(self.paths.accepted / "manifest.json").get("tables")
+        return None if tables is None else set(tables)
+
+    def missing(self, table: str | None) -> str | None:
+        """Why a part needing `table` is empty when the export lacks it, else None."""
+        if table is None or self.present_tables is None or table in self.present_tables:
+            return None
+        return f"not available: the export has no {table} table"
+
+    def skip_reason(self, notebook: str) -> str | None:
+        """A notebook's own "No ...: <reason>" note, as the reason its outputs are empty."""
+        for note in self.notes(notebook):
+            if note.startswith("No ") and ": " in note:
+                return "not available: " + note.split(": ", 1)[1].rstrip(".")
+        return None
 
     @property
     def started(self) -> pd.Timestamp | None:

@@ -7,7 +7,8 @@ Values come from what the notebooks recorded:
   medians (an approximation of the overall median, said so on the card);
 - recommendation conversion: `06_recommendations` metric `recommendation_conversion`;
 - NPS: `02_features_segments` metric `nps`.
-A KPI whose value is missing is shown as "not available in this run", never as met.
+A KPI whose value is missing is shown as "not available in this run" (or, when the export
+lacks the table it is measured from, says which), never as met.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class KpiSpec:
     direction: Direction
     unit: Unit
     explanation: str
+    needs: str | None = None  # the optional table the KPI is measured from
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,7 @@ class Kpi:
     value: float | None
     target: float
     detail: str = ""
+    why: str = "not available in this run"  # shown instead of a missing value
 
     @property
     def state(self) -> State:
@@ -55,9 +58,7 @@ class Kpi:
 
     @property
     def value_text(self) -> str:
-        return (
-            "not available in this run" if self.value is None else fmt(self.value, self.spec.unit)
-        )
+        return self.why if self.value is None else fmt(self.value, self.spec.unit)
 
     @property
     def target_text(self) -> str:
@@ -85,6 +86,7 @@ KPI_SPECS: tuple[KpiSpec, ...] = (
         "max",
         "minutes",
         "Median time until a complaint gets its first answer.",
+        "tickets",
     ),
     KpiSpec(
         "fault_first_response",
@@ -93,6 +95,7 @@ KPI_SPECS: tuple[KpiSpec, ...] = (
         "max",
         "minutes",
         "Median time until a reported fault gets its first answer.",
+        "tickets",
     ),
     KpiSpec(
         "consult_first_response",
@@ -101,6 +104,7 @@ KPI_SPECS: tuple[KpiSpec, ...] = (
         "max",
         "minutes",
         "Median time until a customer's question gets its first answer.",
+        "tickets",
     ),
     KpiSpec(
         "recommendation_conversion",
@@ -117,6 +121,7 @@ KPI_SPECS: tuple[KpiSpec, ...] = (
         "min",
         "score",
         "Promoters minus detractors among survey answers, from −100 to 100.",
+        "surveys",
     ),
 )
 
@@ -175,12 +180,14 @@ def kpi_values(run: RunData) -> dict[str, tuple[float | None, str]]:
 
 def build_scorecard(run: RunData, targets: KpiTargets) -> list[Kpi]:
     values = kpi_values(run)
+    skipped = {"recommendation_conversion": run.skip_reason("06_recommendations")}
     return [
         Kpi(
             spec,
             values[spec.key][0],
             float(getattr(targets, spec.target_field)),
             values[spec.key][1] if values[spec.key][0] is not None else "",
+            run.missing(spec.needs) or skipped.get(spec.key) or "not available in this run",
         )
         for spec in KPI_SPECS
     ]

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from crm_ml.pipeline.config import RunConfig
-from crm_ml.reports.actions import HIGH_RISK_PROBABILITY
+from crm_ml.reports.actions import EMPTY_FILE, HIGH_RISK_PROBABILITY, LIST_NAMES
 from crm_ml.reports.blocks import (
     Alert,
     Bar,
@@ -59,10 +59,15 @@ def _table(
     ascending: bool = False,
     limit: int | None = None,
     highlight_first: bool = False,
+    needs: str | None = None,
+    why: str | None = None,
 ) -> Block:
+    """A recorded table, or a line saying it is missing and why (`why`, else the optional
+    table it `needs` when the export lacks it)."""
     frame = run.table(notebook, name)
     if frame is None or frame.empty:
-        return Unavailable(what)
+        reason = why or run.missing(needs)
+        return Unavailable(what, reason) if reason else Unavailable(what)
     if sort and sort in frame.columns:
         frame = frame.sort_values(sort, ascending=ascending, kind="stable")
     return Table(table_view(frame, limit=limit, highlight_first=highlight_first), caption)
@@ -247,6 +252,8 @@ def uplift_section(run: RunData) -> Section:
             "(1 = highest predicted uplift)",
             sort="decile",
             ascending=True,
+            needs="contacts",
+            why=run.missing("contacts") or run.skip_reason(nb),
         )
     )
     blocks += _figures(run, nb, [("qini", "Qini curve: extra responses from targeting")])
@@ -292,6 +299,7 @@ def recommendations_section(run: RunData) -> Section:
             "recsys_comparison",
             "recommender comparison",
             "Recommenders on the holdout period (@ 10 = the top ten items per customer)",
+            why=run.skip_reason(nb),
         )
     )
     blocks += _figures(run, nb, [("recsys", "Recommender comparison")])
@@ -322,7 +330,12 @@ def sla_section(run: RunData) -> Section:
     sla = run.table("02_features_segments", "sla_compliance")
     blocks: list[Block] = []
     if sla is None or sla.empty:
-        blocks.append(Unavailable("service-level compliance"))
+        why = run.missing("tickets")
+        blocks.append(
+            Unavailable("service-level compliance", why)
+            if why
+            else Unavailable("service-level compliance")
+        )
     else:
         ordered = _ordered(sla, "kind", ("complaint", "fault", "consult"))
         blocks.append(
@@ -363,9 +376,13 @@ def data_quality_section(run: RunData) -> Section:
         if "erased" in accounting:
             stats.append(Stat("Erased on request", fmt_count(accounting["erased"].sum())))
     blocks: list[Block] = [*_stats(stats)]
+    blocks.append(_tables_block(run))
     blocks.append(_table(run, nb, "accounting", "data accounting", "Rows per table"))
+    nothing_quarantined = accounting is not None and accounting.get("quarantined", 1).sum() == 0
     blocks.append(
-        _table(
+        Text("No row was quarantined.")
+        if nothing_quarantined
+        else _table(
             run,
             nb,
             "reasons",
@@ -383,6 +400,56 @@ def data_quality_section(run: RunData) -> Section:
         "reason, such as an unreadable date or an unknown customer; customers who asked to be "
         "forgotten are erased. Nothing is dropped silently: read = accepted + quarantined + erased.",
         blocks,
+    )
+
+
+def _tables_block(run: RunData) -> Block:
+    """Which contract tables the export holds, and what each missing one switches off."""
+    tables = run.table("01_data_quality", "tables")
+    if tables is None or not {"table", "present", "without_it"} <= set(tables.columns):
+        return Unavailable("tables present and missing")
+    missing = tables[~tables["present"].astype(bool)]
+    shown = pd.DataFrame(
+        {
+            "table": tables["table"],
+            "in the export": tables["present"].map({True: "yes", False: "missing"}),
+            "without it": tables["without_it"],
+        }
+    )
+    caption = (
+        f"Missing tables: {', '.join(missing['table'])}"
+        if len(missing)
+        else "Missing tables: none (the export holds every table of the contract)"
+    )
+    return Table(table_view(shown), caption)
+
+
+def actions_section(run: RunData) -> Section:
+    """How many rows each action list holds, and why an empty one is empty."""
+    folder = run.paths.report / "actions"
+    why = run.json(folder / EMPTY_FILE)
+    rows = []
+    for name in LIST_NAMES:
+        frame = run.parquet(folder / f"{name}.parquet")
+        count = None if frame is None else len(frame)
+        rows.append(
+            {
+                "list": name,
+                "rows": count,
+                "note": why.get(name, "")
+                if count == 0
+                else ("" if count is not None else "not written in this run"),
+            }
+        )
+    return Section(
+        "actions",
+        "Action lists for the CRM",
+        "The files a CRM system imports, in actions/ beside this report (CSV and Parquet): "
+        "customers worth a save contact, the cross-sell audience with each customer's next "
+        "best offer, and complaints past their first-response target. Marketing lists hold "
+        "only customers with marketing consent; service follow-ups hold every customer owed "
+        "an answer. An empty list says why.",
+        [Table(table_view(pd.DataFrame(rows)), "Rows per list")],
     )
 
 

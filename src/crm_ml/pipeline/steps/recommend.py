@@ -33,7 +33,9 @@ from crm_ml.recsys.tuning import HALF_LIFE, SEARCH_SPACE
 
 MODELS = MODEL_NAMES
 ENGINE_FILE = "recsys_engine.pkl"
+SKIPPED_FILE = "recsys_skipped.txt"  # why this run recommends nothing (scoring reads it)
 GATE_METRIC = "served_recall_at_10"
+MIN_PRODUCTS = 2  # a recommender chooses between products; one product leaves no choice
 
 
 @dataclass
@@ -41,11 +43,33 @@ class RecsysOutcome:
     comparison: pd.DataFrame
     best_model: str
     recommendations: pd.DataFrame
-    engine: RecommendationEngine
+    engine: RecommendationEngine | None
     metrics: dict[str, float]
     figures: dict[str, Any] = field(default_factory=dict)
     decision: Any = None
     searched: pd.DataFrame = field(default_factory=pd.DataFrame)  # chosen settings per model
+    skipped: str = ""  # why nothing was trained or recommended (empty: it was)
+
+    def summary(self) -> str:
+        """The best model and the served lists against popularity, in one line."""
+        if self.skipped:
+            return f"no recommendations: {self.skipped}"
+        m = self.metrics
+
+        def versus(value: float) -> str:
+            popular = m["popularity_recall_at_10"]
+            return f"{value / popular:.2f}x popularity" if popular > 0 else "popularity hit nothing"
+
+        return (
+            f"best model {self.best_model}: recall@10 {m['best_recall_at_10']:.3f} "
+            f"({versus(m['best_recall_at_10'])}); served with rules and buy-again slots: "
+            f"{m['served_recall_at_10']:.3f} ({versus(m['served_recall_at_10'])})"
+        )
+
+    def decision_summary(self) -> str:
+        if self.decision is None:
+            return self.skipped or "not tracked (track=False)"
+        return self.decision.summary
 
 
 def load_accepted(paths: RunPaths) -> dict[str, pd.DataFrame]:
@@ -96,9 +120,33 @@ def search_table(found: dict[str, SearchResult]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def skipped_outcome(reason: str) -> RecsysOutcome:
+    """What a run without recommendations shows: empty tables with their columns, the reason."""
+    fig = Figure(figsize=(8, 1.2))
+    fig.text(0.5, 0.5, f"No recommendations: {reason}", ha="center", va="center", wrap=True)
+    return RecsysOutcome(
+        comparison=pd.DataFrame(columns=COMPARISON_COLUMNS).rename_axis("recommender"),
+        best_model="",
+        recommendations=pd.DataFrame(columns=["customer_id", "product_id", "rank", "source"]),
+        engine=None,
+        metrics={},
+        figures={"recsys": fig},
+        skipped=reason,
+    )
+
+
 def run_recommendations(paths: RunPaths, config: RunConfig, track: bool = True) -> RecsysOutcome:
     ensure_accepted(paths, config)
     tables = load_accepted(paths)
+    products = tables["orders"]["product_id"].nunique()
+    (paths.root / SKIPPED_FILE).unlink(missing_ok=True)
+    if products < MIN_PRODUCTS:
+        reason = (
+            f"the orders hold {products} product(s), so there is nothing to choose between: "
+            "no recommender was trained and no offers are made"
+        )
+        (paths.root / SKIPPED_FILE).write_text(reason)
+        return skipped_outcome(reason)
     rconfig = RecsysConfig.model_validate(config.recsys)
     raw_dir = raw_source_dir(config)
     affinity = load_true_affinity(raw_dir) if has_oracle(raw_dir) else None
@@ -165,6 +213,12 @@ def _track(engine, comparison: pd.DataFrame, metrics: dict[str, float], run_name
         tolerance=0.005,
         calibration_metric=None,
     )
+
+
+COMPARISON_COLUMNS = [
+    f"{metric}@10"
+    for metric in ("precision", "recall", "ndcg", "map", "hit_rate", "coverage", "novelty")
+] + ["recall@10_vs_popular"]
 
 
 def load_engine(paths: RunPaths) -> RecommendationEngine:

@@ -13,7 +13,7 @@ import pandas as pd
 
 from crm_ml.pipeline.config import RunConfig
 from crm_ml.pipeline.paths import RunPaths
-from crm_ml.pipeline.steps.recommend import ENGINE_FILE, load_engine
+from crm_ml.pipeline.steps.recommend import ENGINE_FILE, SKIPPED_FILE, load_engine
 from crm_ml.pipeline.steps.segments import CURRENT
 from crm_ml.recsys import RecommendationEngine, next_best_offer
 from crm_ml.scoring.champions import scoring_model
@@ -35,7 +35,10 @@ class ScoringOutcome:
 
 
 def serving_engine(paths: RunPaths, allow_challenger: bool) -> RecommendationEngine | None:
-    """This run's served engine (notebook 06), else the registered recommender's."""
+    """This run's served engine (notebook 06), else the registered recommender's; None when
+    notebook 06 decided there is nothing to recommend."""
+    if (paths.root / SKIPPED_FILE).exists():
+        return None
     if (paths.root / ENGINE_FILE).exists():
         return load_engine(paths)
     found = scoring_model("recsys", allow_challenger, required=False)
@@ -57,7 +60,16 @@ def run_scoring(
     scores = result.scores
     engine = serving_engine(paths, allow_challenger)
     offers = pd.DataFrame(columns=["customer_id", "category", "reason"])
-    if engine is not None:
+    notes = list(result.notes)
+    if engine is None:
+        scores = scores.assign(next_best_offer=pd.NA, offer_reason=pd.NA)
+        skipped = paths.root / SKIPPED_FILE
+        notes.append(
+            f"No next best offers: {skipped.read_text()}"
+            if skipped.exists()
+            else "No next best offers: no recommender was trained in this run or registered."
+        )
+    else:
         recs_file = paths.scores / RECOMMENDATIONS
         recs = pd.read_parquet(recs_file) if recs_file.exists() else engine.recommend(export=True)
         recs.to_parquet(recs_file, index=False)
@@ -83,6 +95,6 @@ def run_scoring(
         risk_by_segment=risk_by_segment(scores),
         offers=offers,
         drift=drift,
-        notes=result.notes,
+        notes=notes,
         versions=result.versions,
     )

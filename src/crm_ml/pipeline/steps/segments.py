@@ -35,6 +35,20 @@ class SegmentsOutcome:
     nps: float | None
     core_churn_rate: float | None
     figures: dict[str, Any] = field(default_factory=dict)
+    nps_why: str = ""  # why nps is None
+
+    def headline(self) -> str:
+        """NPS and the core tier's churn rate in words, saying why either is missing."""
+        nps = (
+            f"NPS {self.nps:.0f}" if self.nps is not None else f"NPS not measured ({self.nps_why})"
+        )
+        core = (
+            f"churn rate of core customers {self.core_churn_rate:.1%}"
+            if self.core_churn_rate is not None
+            else "no core-tier customers at the holdout cutoff"
+        )
+        sla = "" if not self.sla.empty else "; service levels not measured (no tickets table)"
+        return f"{nps}; {core}{sla}"
 
     def table(self, dimension: str, name: str) -> pd.DataFrame:
         """One dimension of the summary, with the columns the report reads."""
@@ -140,12 +154,13 @@ def run_segments(paths: RunPaths, config: RunConfig) -> SegmentsOutcome:
         targets = {t: dict(k) for t, k in fconfig.sla_target_minutes.items()}
         sla = sla_compliance(pd.read_parquet(tickets_file), tiers, targets, as_of)
     surveys_file = paths.accepted / "surveys.parquet"
-    nps = (
-        net_promoter_score(pd.read_parquet(surveys_file), as_of) if surveys_file.exists() else None
-    )
+    nps, nps_why = None, "the export has no surveys table"
+    if surveys_file.exists():
+        nps = net_promoter_score(pd.read_parquet(surveys_file), as_of)
+        nps_why = "no survey answers in the last 365 days"
     core = summary[(summary["dimension"] == "service_tier") & (summary["group"] == "core")]
     core_churn = float(core["churn_rate"].iloc[0]) if len(core) else None
-    outcome = SegmentsOutcome(current, summary, sla, nps, core_churn)
+    outcome = SegmentsOutcome(current, summary, sla, nps, core_churn, nps_why=nps_why)
     outcome.figures = {
         "segments": _share_chart(
             outcome.table("rfm_segment", "segment"), "segment", "RFM segments"
