@@ -12,8 +12,9 @@ import pandas as pd
 from crm_ml.contract.ids import TEXT, normalise_ids
 from crm_ml.contract.tables import Kind
 
-_TRUE = frozenset({"true", "1", "yes", "y", "t"})
-_FALSE = frozenset({"false", "0", "no", "n", "f"})
+# "1.0" / "0.0": a flag column that pandas wrote with gaps (as a Parquet float 1.0 is read)
+_TRUE = frozenset({"true", "1", "1.0", "yes", "y", "t"})
+_FALSE = frozenset({"false", "0", "0.0", "no", "n", "f"})
 STRING = TEXT
 _NS_RANGE = (pd.Timestamp.min.tz_localize("UTC"), pd.Timestamp.max.tz_localize("UTC"))
 

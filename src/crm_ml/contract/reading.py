@@ -14,7 +14,9 @@ import codecs
 import csv
 import gzip
 import io
+import re
 import zlib
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,7 +35,9 @@ _OTHER_DELIMITERS = {";": "semicolon", "\t": "tab", "|": "pipe"}
 _UTF8_BOM = "\ufeff"
 _FIRST_BLOCK = 1 << 20  # pyarrow's default; grown when one record is longer
 _LAST_BLOCK = 1 << 30
+_BLOCK_TOO_SMALL = re.compile("straddl|larger than block size")
 _UNREADABLE = (OSError, EOFError, zlib.error)  # gzip reports truncation as EOFError
+REPEATED_HEADER = "repeated header line (were exports concatenated?)"
 
 
 @dataclass
@@ -95,7 +99,27 @@ def read_table_file(path: Path, spec: TableSpec) -> RawTable:
     kept = [c for c in present if c in spec.columns]
     frame = frame[kept].copy()
     frame.insert(0, RECORD, _record_numbers(len(frame), malformed[RECORD]))
+    frame, malformed = _split_repeated_headers(frame, malformed)
     return RawTable(path=path, frame=frame, malformed=malformed, ignored_columns=ignored)
+
+
+def _split_repeated_headers(
+    frame: pd.DataFrame, malformed: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Rows that repeat the header (two exports concatenated) are malformed lines with
+    that one reason, rather than rows failing every check with the column names as values."""
+    columns = [c for c in frame.columns if c != RECORD]
+    if frame.empty or not all(pd.api.types.is_string_dtype(frame[c]) for c in columns):
+        return frame, malformed  # typed (Parquet) columns cannot hold a header line
+    repeated = pd.Series(True, index=frame.index)
+    for column in columns:
+        repeated &= frame[column].str.strip().eq(column).fillna(False)
+        if not repeated.any():
+            return frame, malformed
+    headers = pd.DataFrame({RECORD: frame.loc[repeated, RECORD], "reason": REPEATED_HEADER})
+    parts = [malformed, headers] if len(malformed) else [headers]
+    malformed = pd.concat(parts, ignore_index=True).astype({RECORD: "int64"})
+    return frame[~repeated], malformed
 
 
 def _is_entry(path: Path) -> bool:
@@ -105,6 +129,10 @@ def _is_entry(path: Path) -> bool:
 def _read_any(path: Path, spec: TableSpec) -> tuple[pd.DataFrame, pd.DataFrame]:
     if path.is_dir():
         raise ContractError(f"{path}: is a folder, not a file; put the table's file here.")
+    if path.exists() and not path.is_file():  # opening a FIFO would wait for a writer
+        raise ContractError(
+            f"{path}: is not a regular file (a FIFO, socket or device); put the table's file here."
+        )
     with path.open("rb"):  # permissions, loops and dangling links fail here, plainly
         pass
     if path.stat().st_size == 0:
@@ -129,10 +157,12 @@ def _record_numbers(n_parsed: int, malformed_records: pd.Series) -> pd.Series:
 def _read_parquet(path: Path, spec: TableSpec) -> pd.DataFrame:
     try:
         names = pq.read_schema(path).names
-        duplicated = sorted({n for n in names if names.count(n) > 1})
+        duplicated = sorted(n for n, count in Counter(names).items() if count > 1)
         if duplicated:
             raise ContractError(f"{path}: column(s) {duplicated} appear more than once.")
-        table = pq.read_table(path)
+        # INT96 (Spark, Impala) read in nanoseconds would wrap a 9999-12-31 or a year
+        # 1500 silently to another date; in microseconds they stay, and are judged later
+        table = pq.read_table(path, coerce_int96_timestamp_unit="us")
     except (pa.ArrowException, OSError) as exc:
         raise ContractError(f"{path}: not a readable Parquet file ({_one_line(exc)}).") from exc
     return conform_parquet(path, table, spec).to_pandas(types_mapper=_string_mapper)
@@ -182,6 +212,18 @@ def _read_header(path: Path) -> list[str]:
     # pyarrow's records do
     with _open_binary(path) as fh, io.TextIOWrapper(fh, encoding="utf-8", newline=None) as text:
         first_line = text.readline().lstrip(_UTF8_BOM).rstrip("\n")
+    if not first_line.strip():
+        raise ContractError(
+            f"{path}: the first line is blank (an empty file, or a blank line before the "
+            "header); expected the header row there."
+        )
+    if "\x00" in first_line:
+        raise ContractError(
+            f"{path}: not UTF-8 text (NUL bytes in the header: UTF-16 without a byte-order "
+            "mark?). Re-export the file as UTF-8, e.g. `iconv -f utf-16le -t utf-8`."
+        )
+    # a header may be longer than the csv module's default field limit (128 KiB)
+    csv.field_size_limit(max(csv.field_size_limit(), len(first_line)))
     header = [c.strip() for c in next(csv.reader([first_line]), [])]
     if len(header) == 1:
         for delimiter, name in _OTHER_DELIMITERS.items():
@@ -197,7 +239,7 @@ def _read_header(path: Path) -> list[str]:
     blank = [i + 1 for i, c in enumerate(header) if not c]
     if blank:
         raise ContractError(f"{path}: header column(s) {blank} have no name.")
-    duplicated = sorted({c for c in header if header.count(c) > 1})
+    duplicated = sorted(c for c, n in Counter(header).items() if n > 1)
     if duplicated:
         raise ContractError(f"{path}: column(s) {duplicated} appear more than once in the header.")
     return header
@@ -213,8 +255,8 @@ def _read_csv(path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
             table = _parse_csv(path, header, block, bad_lines)
             break
         except pa.ArrowInvalid as exc:
-            # one record longer than a block: read again in larger blocks
-            if "straddl" not in str(exc) or block >= _LAST_BLOCK:
+            # one record (or the header) longer than a block: read again in larger blocks
+            if not _BLOCK_TOO_SMALL.search(str(exc)) or block >= _LAST_BLOCK:
                 raise ContractError(f"{path}: cannot be read as CSV ({_one_line(exc)}).") from exc
             block *= 8
         except pa.ArrowException as exc:

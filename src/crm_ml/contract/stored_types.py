@@ -5,7 +5,8 @@ a column of the wrong type (fractional floats where an id is expected, epoch num
 where a timestamp is) means the column was exported wrongly as a whole: that is one clear
 error naming the file and the column, not a traceback and not a quarantine of every row.
 Text is accepted for every kind and parsed like CSV. Types that carry the same
-information are converted here: dictionaries, binary text from legacy writers, decimals.
+information are converted here: dictionaries, binary text from legacy writers, string
+views, decimals.
 """
 
 from __future__ import annotations
@@ -41,7 +42,13 @@ def _plain(path: Path, name: str, column: pa.ChunkedArray, kind: Kind) -> pa.Chu
     stored = column.type
     if pa.types.is_dictionary(stored):
         return _plain(path, name, column.cast(stored.value_type), kind)
-    if pa.types.is_binary(stored) or pa.types.is_large_binary(stored):
+    if pa.types.is_string_view(stored):  # Arrow's newer text layout (Polars, DuckDB)
+        return _plain(path, name, column.cast(pa.large_string()), kind)
+    if (
+        pa.types.is_binary(stored)
+        or pa.types.is_large_binary(stored)
+        or pa.types.is_binary_view(stored)
+    ):
         try:
             return _plain(path, name, column.cast(pa.large_string()), kind)
         except pa.ArrowInvalid:

@@ -17,7 +17,7 @@ class Kind(StrEnum):
     TS = "ts"  # timezone-aware UTC timestamp
     FLOAT = "float"
     INT = "int"
-    BOOL = "bool"  # true/false, 1/0, yes/no, t/f, y/n (case-insensitive)
+    BOOL = "bool"  # true/false, 1/0 (1.0/0.0), yes/no, t/f, y/n (case-insensitive)
     STR = "str"  # free text, may be empty
 
 
