@@ -153,6 +153,8 @@ def _run(args: argparse.Namespace) -> int:
     print(f"  notebooks and manifest: {result.paths.root}")
     for kind, where in result.manifest.get("published", {}).items():
         print(f"  {kind}: {where}")
+    for name, version in result.manifest.get("promoted", {}).items():
+        print(f"  champion: {name} version {version}")
     return 0
 
 

@@ -96,3 +96,15 @@ def test_metric_bundles_and_shape_errors():
     assert set(ev.spend_metrics([1, 2], [1, 2])) >= {"mae", "rmse", "spearman"}
     with pytest.raises(ValueError, match="same length"):
         ev.roc_auc([0, 1], [0.5])
+
+
+def test_ece_noise_bound_is_what_a_calibrated_model_shows_on_that_many_rows():
+    rng = np.random.default_rng(3)
+    bounds = {}
+    for n in (500, 5_000):
+        p = rng.beta(2, 3, n)
+        by_simulation = [ev.expected_calibration_error(rng.random(n) < p, p) for _ in range(300)]
+        bounds[n] = ev.ece_noise_bound(p)
+        assert bounds[n] == pytest.approx(np.quantile(by_simulation, 0.95), rel=0.15)
+    assert bounds[500] > 2.5 * bounds[5_000]  # noise shrinks like 1/sqrt(n)
+    assert bounds[500] > 0.03  # a fixed 0.02 would refuse a perfect model on 500 rows

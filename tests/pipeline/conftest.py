@@ -26,9 +26,17 @@ ctx.paths.report.mkdir(exist_ok=True)
 """
 
 
-def run_cli(root: Path, *args: str) -> subprocess.CompletedProcess:
-    """`crm-ml <args>` in a project root of its own, with a test pseudonym key."""
-    env = {**os.environ, "CRM_ML_ROOT": str(root), "CRM_ML_PSEUDONYM_KEY": "e2e-secret"}
+def run_cli(
+    root: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    """`crm-ml <args>` in a project root of its own, with a test pseudonym key (`env`
+    overrides the environment)."""
+    env = {
+        **os.environ,
+        "CRM_ML_ROOT": str(root),
+        "CRM_ML_PSEUDONYM_KEY": "e2e-secret",
+        **(env or {}),
+    }
     env.pop("MLFLOW_TRACKING_URI", None)
     return subprocess.run(
         [sys.executable, "-m", "crm_ml.cli", *args],

@@ -152,3 +152,37 @@ def test_scheduled_refresh_scores_with_champions_and_checks_drift(project: Path,
     assert {"column", "psi", "alert"} <= set(drift.columns)
     assert drift["psi"].max() < 0.25  # same data, same features: no alert
     assert (project / "reports" / "latest").resolve().name == "refresh"
+
+
+def test_the_run_scored_with_the_champions_it_published(project: Path) -> None:
+    manifest = json.loads((project / "experiments/runs/e2e/manifest.json").read_text())
+    promoted = manifest["promoted"]  # staged by the notebooks, applied at publication
+    assert any(name.startswith("churn.synthetic_retail_c2500") for name in promoted)
+    scores = pd.read_parquet(project / "experiments/runs/e2e/scores/customer_scores.parquet")
+    churn_version = next(v for n, v in promoted.items() if n.startswith("churn."))
+    assert scores["scored_with"].str.contains(f"churn champion v{churn_version}").all()
+
+
+def test_scoring_refuses_models_of_another_key_or_source(project: Path, cli) -> None:
+    other_key = cli(
+        project,
+        "score",
+        "--quiet",
+        "--param",
+        f"data.synthetic.customers={CUSTOMERS}",
+        env={"CRM_ML_PSEUDONYM_KEY": "another-secret"},
+    )
+    assert other_key.returncode == 2, other_key.stderr[-2000:]
+    last = other_key.stderr.strip().splitlines()[-1]
+    assert "another pseudonym key" in last and "crm-ml run" in last
+    other_source = cli(
+        project,
+        "score",
+        "--quiet",
+        "--param",
+        "data.source=folder",
+        "--param",
+        f"data.folder={REPO / 'data' / 'sample'}",
+    )
+    assert other_source.returncode != 0
+    assert "no churn champion for source 'folder:" in other_source.stderr

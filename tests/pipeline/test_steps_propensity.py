@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from crm_ml.pipeline.config import RunConfig, load_config
+from crm_ml.pipeline.data import run_scope
 from crm_ml.pipeline.paths import RunPaths
 from crm_ml.pipeline.steps import frames
 from crm_ml.pipeline.steps.frames import training_frame, training_frame_path
@@ -187,5 +188,5 @@ def test_propensity_and_uplift_on_a_small_synthetic_world(synthetic_project: Pat
     assert effect.index.name == "customer_id" and len(effect) == len(current)
     assert effect.std() > 0
     # the registered champion scores from the customer 360 alone, as `crm-ml score` does
-    champion = load_champion("uplift").predict(current)
+    champion = load_champion(run_scope(config).registry_name("uplift")).predict(current)
     np.testing.assert_allclose(champion, score_uplift(uplift.model, current).to_numpy())

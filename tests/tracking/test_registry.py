@@ -135,3 +135,48 @@ def test_decision_is_logged_to_run_and_version(model_name, model_uri, tmp_path: 
 def test_negative_tolerance_is_an_error(model_name, model_uri):
     with pytest.raises(ValueError, match="tolerance"):
         gate(model_name, "1", tolerance=-0.1)
+
+
+def scoped_candidate(name: str, model_uri: str, scope, **metrics: float) -> str:
+    with mlflow.start_run(experiment_id=ensure_experiment("churn")) as run:
+        mlflow.log_metrics(metrics)
+    return str(
+        register_challenger(name, model_uri, run_id=run.info.run_id, tags=scope.tags).version
+    )
+
+
+def test_a_champion_of_another_key_does_not_block_and_is_not_compared(model_name, model_uri):
+    from crm_ml.tracking.scope import ModelScope
+
+    old_key, new_key = ModelScope("folder:/x", "key-a"), ModelScope("folder:/x", "key-b")
+    strong = scoped_candidate(model_name, model_uri, old_key, roc_auc=0.95, ece=0.01)
+    assert gate(model_name, strong, scope=old_key).promoted
+    weaker = scoped_candidate(model_name, model_uri, new_key, roc_auc=0.80, ece=0.01)
+    # like with like: the old champion's pseudonyms are not this data's, so it is no yardstick
+    decision = gate(model_name, weaker, scope=new_key)
+    assert decision.promoted and decision.champion_version is None
+    assert "not comparable" in decision.reasons[0] and "pseudonym key" in decision.reasons[0]
+    assert aliases(model_name)[CHAMPION] == weaker
+    # while a challenger of the same key is compared as always
+    same_key = scoped_candidate(model_name, model_uri, new_key, roc_auc=0.70, ece=0.01)
+    assert not gate(model_name, same_key, scope=new_key).promoted
+
+
+def test_a_staged_decision_moves_nothing_until_applied_and_can_be_taken_back(model_name, model_uri):
+    from crm_ml.tracking.registry import apply_promotion, restore_champion
+
+    first = candidate(model_name, model_uri, roc_auc=0.80, ece=0.01)
+    gate(model_name, first)
+    second = candidate(model_name, model_uri, roc_auc=0.85, ece=0.01)
+    decision = gate(model_name, second, apply=False)
+    assert decision.promoted and decision.staged
+    assert "once the run publishes" in decision.summary
+    assert aliases(model_name)[CHAMPION] == first  # nothing moved yet
+    tags = MlflowClient().get_model_version(model_name, second).tags
+    assert tags["crm_ml.gate.decision"] == "staged"
+    previous = apply_promotion(model_name, second)
+    assert previous == first and aliases(model_name)[CHAMPION] == second
+    restore_champion(model_name, previous)
+    assert aliases(model_name)[CHAMPION] == first
+    restore_champion(model_name, None)
+    assert CHAMPION not in aliases(model_name)

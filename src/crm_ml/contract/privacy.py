@@ -40,6 +40,13 @@ def pseudonym_key() -> bytes:
     return DEVELOPMENT_KEY.encode()
 
 
+def key_fingerprint(key: bytes | None = None) -> str:
+    """A one-way fingerprint of the pseudonym key (default: the key in use): models record
+    it so that scoring can tell the key changed, without the key ever being stored."""
+    key = pseudonym_key() if key is None else key
+    return hashlib.sha256(b"crm-ml pseudonym key fingerprint\0" + key).hexdigest()[:16]
+
+
 def pseudonymise_id(value: str, key: bytes) -> str:
     """The pseudonym of one identifier."""
     digest = hmac.new(key, value.encode(), hashlib.sha256).hexdigest()

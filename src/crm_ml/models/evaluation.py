@@ -116,6 +116,35 @@ def expected_calibration_error(
     return float((weights * table["gap"].abs()).sum())
 
 
+def ece_noise_bound(
+    y_prob: ArrayLike,
+    quantile: float = 0.95,
+    draws: int = 400,
+    n_bins: int = 10,
+    seed: int = 0,
+) -> float:
+    """The `quantile` of the ECE that a perfectly calibrated model would show on these rows.
+
+    Labels are drawn from the predicted probabilities themselves, `draws` times, and the
+    ECE of each draw computed on the same uniform bins as `expected_calibration_error`.
+    On a few hundred rows that noise alone is several hundredths, so a fixed bound such as
+    0.02 fails every honest model of a small world; a bound below this quantile asks for
+    more than the holdout can show.
+    """
+    prob = np.asarray(y_prob, dtype=float)
+    if prob.size == 0:
+        return float("nan")
+    edges = _bin_edges(prob, n_bins, "uniform")
+    bins = np.clip(np.searchsorted(edges, prob, side="right") - 1, 0, len(edges) - 2)
+    predicted = np.bincount(bins, weights=prob, minlength=n_bins)
+    rng = np.random.default_rng(seed)
+    ece = np.empty(draws)
+    for k in range(draws):  # one draw at a time: a million rows stay a million floats
+        observed = np.bincount(bins, weights=rng.random(prob.size) < prob, minlength=n_bins)
+        ece[k] = np.abs(observed - predicted).sum() / prob.size  # sum_b n_b/N |rate - mean p|
+    return float(np.quantile(ece, quantile))
+
+
 def _order_by_score(y_true: ArrayLike, y_score: ArrayLike) -> np.ndarray:
     """Labels sorted by descending score; ties keep input order (stable sort)."""
     true, score = _arrays(y_true, y_score)

@@ -47,6 +47,9 @@ class DataConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     source: str = "synthetic"  # synthetic | a registered source name | folder
     folder: str | None = None  # for source=folder: a folder of contract files
+    # what registered models belong to (default: derived from the source, see
+    # crm_ml.pipeline.data.data_source); set it when each export lands in a new folder
+    scope: str | None = None
     synthetic: SyntheticData = Field(default_factory=SyntheticData)
 
 

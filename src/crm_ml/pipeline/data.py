@@ -10,11 +10,42 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from crm_ml.contract.privacy import key_fingerprint
 from crm_ml.pipeline.config import RunConfig
 from crm_ml.pipeline.paths import RunPaths, project_root
 
+if TYPE_CHECKING:
+    from crm_ml.tracking.scope import ModelScope
+
 log = logging.getLogger(__name__)
+
+
+def data_source(config: RunConfig) -> str:
+    """The identity of the run's data, which registered models are bound to:
+    `data.scope` when set, else the synthetic world's name, the registered source's name,
+    or the export folder's absolute path."""
+    data = config.data
+    if data.scope:
+        return data.scope
+    if data.source == "synthetic":
+        return f"synthetic:{_world_name(config)}"
+    if data.source == "folder":
+        return f"folder:{raw_source_dir(config).resolve()}"
+    return data.source
+
+
+def run_scope(config: RunConfig) -> ModelScope:
+    """The scope of every model this configuration trains or scores with."""
+    from crm_ml.tracking.scope import ModelScope  # crm_ml.tracking loads MLflow: only here
+
+    return ModelScope(data_source(config), key_fingerprint())
+
+
+def _world_name(config: RunConfig) -> str:
+    s = config.data.synthetic
+    return f"{s.industry}-c{s.customers}-m{s.months}-s{s.seed}{'-dirt' if s.dirt else ''}"
 
 
 def raw_source_dir(config: RunConfig) -> Path:
@@ -27,7 +58,7 @@ def raw_source_dir(config: RunConfig) -> Path:
         return folder if folder.is_absolute() else project_root() / folder
     if data.source == "synthetic":
         s = data.synthetic
-        name = f"{s.industry}-c{s.customers}-m{s.months}-s{s.seed}{'-dirt' if s.dirt else ''}"
+        name = _world_name(config)
         folder = project_root() / "data" / "raw" / "synthetic" / name
         if not (folder / "manifest.json").exists():
             from crm_ml.datasets.synthetic import generate_world

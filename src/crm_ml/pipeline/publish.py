@@ -1,22 +1,28 @@
 """Publishing a run's outputs without ever exposing a half-written state.
 
-Scores and reports are first written inside the run folder. Publishing copies them to a
-versioned folder next to the destination and then swaps the destination, a symlink, with
-one atomic rename: a reader sees the previous good version or the new one, never a mix,
-and a failed run publishes nothing.
+Scores and reports are first written inside the run folder. Publishing copies each to a
+versioned folder next to its destination (`prepare`: nothing a reader sees changes yet),
+then swaps the destinations, symlinks, each with one atomic rename (`point`). A run's
+scores, reports and champion promotions switch in one `Publication`: should any step fail,
+every switch already made is undone, so readers see the previous good run or the new one,
+never a mix, and a failed run publishes nothing.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 KEEP_VERSIONS = 3
 
 
-def publish(source: Path, destination: Path, version: str) -> Path:
-    """Make `destination` point at a copy of `source` named after `version`."""
+def prepare(source: Path, destination: Path, version: str) -> Path:
+    """A complete copy of `source` beside `destination`, named after `version`."""
     destination.parent.mkdir(parents=True, exist_ok=True)
     versioned = destination.parent / f".{destination.name}.{version}"
     staging = versioned.with_name(versioned.name + f".staging-{os.getpid()}")
@@ -24,8 +30,6 @@ def publish(source: Path, destination: Path, version: str) -> Path:
     shutil.copytree(source, staging)
     shutil.rmtree(versioned, ignore_errors=True)
     staging.rename(versioned)
-    point(destination, versioned)
-    _prune(destination)
     return versioned
 
 
@@ -41,7 +45,48 @@ def point(link: Path, target: Path) -> Path:
     return link
 
 
-def _prune(destination: Path) -> None:
+def _target(link: Path) -> Path | None:
+    return link.resolve() if link.is_symlink() else None
+
+
+class Publication:
+    """Switches that succeed together or are all undone (use as a context manager)."""
+
+    def __init__(self) -> None:
+        self._undo: list[tuple[str, Callable[[], None]]] = []
+
+    def point(self, link: Path, target: Path) -> None:
+        previous = _target(link)
+        point(link, target)
+        self._undo.append((f"link {link}", lambda: self._restore(link, previous)))
+
+    def step(self, what: str, do: Callable[[], object], undo: Callable[[object], None]) -> None:
+        """Run `do()`; if the publication fails later, `undo(result)` takes it back."""
+        result = do()
+        self._undo.append((what, lambda: undo(result)))
+
+    @staticmethod
+    def _restore(link: Path, previous: Path | None) -> None:
+        if previous is None:
+            link.unlink(missing_ok=True)
+        else:
+            point(link, previous)
+
+    def __enter__(self) -> Publication:
+        return self
+
+    def __exit__(self, kind, error, traceback) -> None:
+        if error is None:
+            return
+        for what, undo in reversed(self._undo):
+            try:
+                undo()
+            except Exception as exc:  # keep undoing the rest; say what could not be undone
+                log.error("publishing failed and %s could not be restored: %s", what, exc)
+        log.warning("publishing failed (%s): every switch it made was undone", error)
+
+
+def prune(destination: Path) -> None:
     """Keep the newest few published versions; the current one is never removed."""
     current = destination.resolve()
     versions = sorted(

@@ -17,15 +17,16 @@ from pathlib import Path
 from typing import Any
 
 from crm_ml.pipeline.config import load_config
-from crm_ml.pipeline.data import ensure_accepted, raw_source_dir
+from crm_ml.pipeline.data import data_source, ensure_accepted, raw_source_dir
 from crm_ml.pipeline.lock import exclusive
 from crm_ml.pipeline.paths import RunPaths, project_root
 from crm_ml.pipeline.record import Recorder
 from crm_ml.pipeline.runner import (
     RunResult,
     fingerprint_folder,
+    mark_interrupted,
     new_run_id,
-    publish_run,
+    publish_or_fail,
     write_manifest,
 )
 
@@ -60,8 +61,13 @@ def score_refresh(
         "notebooks": [],
     }
     with exclusive(root / "experiments" / ".run.lock"):
+        mark_interrupted(root / "experiments" / "runs", run_id)
         raw_dir = raw_source_dir(config)
-        manifest["data"] = {"source": str(raw_dir), "files": fingerprint_folder(raw_dir)}
+        manifest["data"] = {
+            "source": str(raw_dir),
+            "scope": data_source(config),
+            "files": fingerprint_folder(raw_dir),
+        }
         write_manifest(paths, manifest)
         try:
             ensure_accepted(paths, config)
@@ -83,11 +89,10 @@ def score_refresh(
             build_run_reports(
                 paths, config, previous=find_previous_run(paths), screenshot=screenshot
             )
-        except Exception as exc:
+        except BaseException as exc:
             manifest.update(status="failed", reason=f"{type(exc).__name__}: {exc}")
             write_manifest(paths, manifest)
             raise
-        manifest["published"] = publish_run(paths, root, run_id)
-        manifest.update(status="succeeded", finished=datetime.now(UTC).isoformat())
-        write_manifest(paths, manifest)
+        manifest["finished"] = datetime.now(UTC).isoformat()
+        publish_or_fail(paths, root, manifest)
     return RunResult(run_id, paths, manifest)

@@ -2,8 +2,12 @@
 
 A run lives in experiments/runs/<run_id>/: the resolved configuration, every executed
 notebook, what the notebooks recorded, and manifest.json (parameters, timings, metrics,
-data fingerprints, status). Only a run whose every notebook succeeded publishes its scores
-to data/scores/latest and its reports to reports/<run_id> and reports/latest.
+data fingerprints, status). Only a run whose every notebook succeeded publishes: its scores
+to data/scores/latest, its reports to reports/<run_id> and reports/latest, and the
+champions its notebooks staged (`crm_ml.pipeline.promotions`), all in one `Publication`
+that is undone as a whole if any part fails. Any failure, publishing included, marks the
+manifest failed; a manifest left "running" by a killed process is marked "interrupted" by
+the next run.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import shutil
 import time
 from dataclasses import dataclass
@@ -22,10 +27,11 @@ import yaml
 from tqdm.auto import tqdm
 
 from crm_ml.pipeline.config import RunConfig, load_config
-from crm_ml.pipeline.data import raw_source_dir
+from crm_ml.pipeline.data import data_source, raw_source_dir
 from crm_ml.pipeline.lock import exclusive
 from crm_ml.pipeline.paths import RunPaths, project_root
-from crm_ml.pipeline.publish import point, publish
+from crm_ml.pipeline.promotions import staged_promotions
+from crm_ml.pipeline.publish import Publication, prepare, prune
 from crm_ml.pipeline.record import read_records
 
 if TYPE_CHECKING:
@@ -89,6 +95,7 @@ def run_pipeline(
     run_id = run_id or new_run_id(config)
     paths = RunPaths.for_run(run_id)
     with exclusive(root / "experiments" / ".run.lock"):
+        mark_interrupted(root / "experiments" / "runs", run_id)
         previous = _read_manifest(paths)
         if (
             previous.get("status") == "succeeded"
@@ -111,20 +118,64 @@ def run_pipeline(
             "notebooks": [],
         }
         raw_dir = raw_source_dir(config)
-        manifest["data"] = {"source": str(raw_dir), "files": fingerprint_folder(raw_dir)}
+        manifest["data"] = {
+            "source": str(raw_dir),
+            "scope": data_source(config),
+            "files": fingerprint_folder(raw_dir),
+        }
         write_manifest(paths, manifest)
         try:
             _execute_all(config, paths, config_file, manifest, progress)
+        except BaseException as exc:
+            if manifest["status"] == "running":  # not a failed notebook: say what it was
+                manifest.update(status="failed", reason=f"{type(exc).__name__}: {exc}")
+            raise
         finally:
             manifest["finished"] = datetime.now(UTC).isoformat()
             manifest["records"] = {
                 name: rec.get("metrics", {}) for name, rec in read_records(paths).items()
             }
             write_manifest(paths, manifest)
-        manifest["published"] = publish_run(paths, root, run_id)
-        manifest["status"] = "succeeded"
-        write_manifest(paths, manifest)
+        publish_or_fail(paths, root, manifest)
     return RunResult(run_id, paths, manifest)
+
+
+def publish_or_fail(paths: RunPaths, root: Path, manifest: dict[str, Any]) -> None:
+    """Publish the run; a failure marks the manifest failed and leaves the previous
+    outputs and champions as they were."""
+    try:
+        manifest["published"], manifest["promoted"] = publish_run(paths, root, paths.run_id)
+    except Exception as exc:
+        reason = f"publishing failed: {type(exc).__name__}: {exc}"
+        manifest.update(status="failed", reason=reason)
+        write_manifest(paths, manifest)
+        raise PipelineError(
+            f"{reason} (the previous scores, reports and champions are unchanged)"
+        ) from exc
+    manifest["status"] = "succeeded"
+    write_manifest(paths, manifest)
+
+
+def mark_interrupted(runs: Path, current: str) -> list[str]:
+    """Mark every other run whose manifest still says "running" as interrupted: the caller
+    holds the run lock, so no such run is alive (it was killed or its machine stopped)."""
+    marked = []
+    for manifest_file in sorted(runs.glob("*/manifest.json")) if runs.exists() else []:
+        if manifest_file.parent.name == current:
+            continue
+        try:
+            manifest = json.loads(manifest_file.read_text())
+        except (OSError, json.JSONDecodeError):
+            continue
+        if manifest.get("status") == "running":
+            manifest.update(
+                status="interrupted",
+                reason=f"the process ended without finishing; found by run {current}",
+            )
+            write_manifest(RunPaths(manifest_file.parent), manifest)
+            marked.append(manifest_file.parent.name)
+            log.warning("run %s never finished: marked interrupted", manifest_file.parent.name)
+    return marked
 
 
 def _quiet_papermill() -> None:
@@ -197,18 +248,48 @@ def _execute_one(
     write_manifest(paths, manifest)
 
 
-def publish_run(paths: RunPaths, root: Path, run_id: str) -> dict[str, str]:
-    published = {}
+def publish_run(paths: RunPaths, root: Path, run_id: str) -> tuple[dict[str, str], dict[str, str]]:
+    """Scores, reports and the champions this run staged, switched together: everything is
+    copied into place first, then the links swap and the promotions apply; should any
+    switch fail, those already made are undone. Returns (published, promoted)."""
+    scores_link = root / "data" / "scores" / "latest"
+    reports_link = root / "reports" / "latest"
+    switches: list[tuple[str, Path, Path]] = []
     if any(paths.scores.iterdir()):
-        publish(paths.scores, root / "data" / "scores" / "latest", run_id)
-        published["scores"] = str(root / "data" / "scores" / "latest")
+        switches.append(("scores", scores_link, prepare(paths.scores, scores_link, run_id)))
     if paths.report.exists():
-        target = root / "reports" / run_id
-        shutil.rmtree(target, ignore_errors=True)
-        shutil.copytree(paths.report, target)
-        point(root / "reports" / "latest", target)
-        published["reports"] = str(target)
-    return published
+        switches.append(("reports", reports_link, _prepare_report(paths.report, root, run_id)))
+    promotions = staged_promotions(paths.root)
+    published = {}
+    with Publication() as publication:
+        for kind, link, target in switches:
+            publication.point(link, target)
+            published[kind] = str(target if kind == "reports" else link)
+        if promotions:
+            from crm_ml.tracking import configure_tracking
+            from crm_ml.tracking.registry import apply_promotion, restore_champion
+
+            configure_tracking()
+            for name, version in promotions.items():
+                publication.step(
+                    f"the {name} champion",
+                    lambda name=name, version=version: apply_promotion(name, version),
+                    lambda previous, name=name: restore_champion(name, previous),
+                )
+    if any(kind == "scores" for kind, _, _ in switches):
+        prune(scores_link)
+    return published, promotions
+
+
+def _prepare_report(report: Path, root: Path, run_id: str) -> Path:
+    """reports/<run_id>, complete before anything points at it."""
+    target = root / "reports" / run_id
+    staging = target.with_name(f".{run_id}.staging-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    shutil.copytree(report, staging)
+    shutil.rmtree(target, ignore_errors=True)
+    staging.rename(target)
+    return target
 
 
 def _read_manifest(paths: RunPaths) -> dict[str, Any]:

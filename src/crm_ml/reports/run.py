@@ -25,15 +25,24 @@ class ReportOutputs:
     screenshot: Path | None
 
 
+def _scope(run: RunData) -> str | None:
+    return run.manifest.get("data", {}).get("scope")
+
+
 def find_previous_run(paths: RunPaths) -> RunPaths | None:
-    """The newest other run next to `paths` that succeeded and started before it, if any."""
-    current = RunData(paths).started
+    """The newest other run of the same data (scope) next to `paths` that succeeded and
+    started before it, if any: drift and changes compare like with like, never one
+    company's export with another's or with the synthetic world."""
+    this = RunData(paths)
+    current, scope = this.started, _scope(this)
     candidates = []
     for folder in paths.root.parent.iterdir():
         if folder == paths.root or not folder.is_dir():
             continue
         run = RunData(RunPaths(folder))
         if run.manifest.get("status") != "succeeded" or run.started is None:
+            continue
+        if scope is not None and _scope(run) != scope:
             continue
         if current is None or run.started < current:
             candidates.append((run.started, folder))

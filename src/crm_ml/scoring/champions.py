@@ -1,12 +1,21 @@
-"""Which registered model scores a family: the champion, or (inside a training run only)
-the challenger this run registered when no champion exists yet."""
+"""Which registered model scores a family for this data.
+
+In order: the version this run has staged for promotion (inside `crm-ml run`, what the
+champion will be once the run publishes); the champion, when it belongs to the data's
+scope (same source, same pseudonym key); and, inside a training run only, the challenger
+this run registered when no usable champion exists, marked as such. A champion of another
+key or source is never used: the scheduled refresh stops with a clear message for a
+required family and leaves an optional one out with a note.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from crm_ml.tracking import ChampionModel, ModelNotFoundError, configure_tracking, load_model
+from crm_ml.tracking.scope import ModelScope, ModelScopeError
 
 log = logging.getLogger(__name__)
 
@@ -15,30 +24,61 @@ log = logging.getLogger(__name__)
 class ScoringModel:
     model: ChampionModel
     note: str | None  # a sentence for the report when this is not a champion
+    status: str = "champion"  # champion | challenger (not promoted)
+
+    @property
+    def label(self) -> str:
+        return f"{self.status} v{self.model.version}"
 
 
 def scoring_model(
-    family: str, allow_challenger: bool, required: bool = True
+    family: str,
+    allow_challenger: bool,
+    scope: ModelScope,
+    required: bool = True,
+    staged: Mapping[str, str] | None = None,
 ) -> ScoringModel | None:
-    """The champion of `family`; the challenger when allowed and there is no champion;
+    """The model that scores `family` for data of `scope` (see the module docstring);
     None when there is nothing to use and the family is not `required` (else raise)."""
     configure_tracking()
+    name = scope.registry_name(family)
+    if staged and name in staged:
+        return ScoringModel(load_model(name, staged[name]), None)
+    refused = None
     try:
-        return ScoringModel(load_model(family, "champion"), None)
+        champion = load_model(name, "champion")
+        refused = scope.mismatch(champion.tags)
+        if refused is None:
+            return ScoringModel(champion, None)
+        refused = (
+            f"The {family} champion ({name} version {champion.version}) was not used: "
+            f"{refused}. Train on this data with `crm-ml run`."
+        )
+        log.warning(refused)
     except ModelNotFoundError:
-        if not allow_challenger:
-            if required:
-                raise
-            log.warning("no %s champion: its scores are left out of this refresh", family)
-            return None
+        pass
+    if not allow_challenger:
+        if required:
+            raise (
+                ModelScopeError(refused)
+                if refused
+                else ModelNotFoundError(
+                    f"no {family} champion for source {scope.source!r}: train one with `crm-ml run`"
+                )
+            )
+        log.warning("no usable %s champion: its scores are left out of this refresh", family)
+        return None
     try:
-        challenger = load_model(family, "challenger")
+        challenger = load_model(name, "challenger")
     except ModelNotFoundError:
-        log.warning("no %s model is registered; its scores are left out", family)
+        log.warning("no %s model is registered for this data; its scores are left out", family)
+        return None
+    if scope.mismatch(challenger.tags) is not None:
+        log.warning("the %s challenger belongs to other data; its scores are left out", family)
         return None
     note = (
         f"No {family} model has passed the champion gate yet: scores come from the "
         f"unpromoted challenger (version {challenger.version})."
     )
     log.warning(note)
-    return ScoringModel(challenger, note)
+    return ScoringModel(challenger, note, "challenger (not promoted)")

@@ -8,14 +8,16 @@ from registered models (`champion`), so a scheduled refresh trains nothing.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from crm_ml.models import reason_codes
-from crm_ml.scoring.champions import scoring_model
+from crm_ml.scoring.champions import ScoringModel, scoring_model
 from crm_ml.scoring.drift import drift_table
+from crm_ml.tracking.scope import ModelScope
 
 log = logging.getLogger(__name__)
 
@@ -36,12 +38,20 @@ class ScoringResult:
     scores: pd.DataFrame
     notes: list[str] = field(default_factory=list)
     versions: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)  # family -> "champion v3"
 
 
 def score_customers(
-    current: pd.DataFrame, allow_challenger: bool = False, progress: bool = False
+    current: pd.DataFrame,
+    scope: ModelScope,
+    allow_challenger: bool = False,
+    progress: bool = False,
+    staged: Mapping[str, str] | None = None,
 ) -> ScoringResult:
-    """Churn with reasons, CLV and uplift for every row of `current` (features + segments)."""
+    """Churn with reasons, CLV and uplift for every row of `current` (features + segments),
+    with the models of `scope` (`crm_ml.scoring.champions.scoring_model`). The column
+    `scored_with` says which model of each family scored the row (champion or challenger,
+    and its version), so challenger scores are marked in the file itself."""
     result = ScoringResult(
         current[[c for c in PROFILE_COLUMNS if c in current]]
         .rename(columns={"rfm_segment": "segment", "net_spend_365d": "total_spend_365d"})
@@ -51,9 +61,9 @@ def score_customers(
         # unknown consent is no consent
         consent = result.scores["marketing_consent"].astype("Float64").fillna(0)
         result.scores["marketing_consent"] = consent.astype(bool).to_numpy()
-    churn = scoring_model("churn", allow_challenger)
+    churn = scoring_model("churn", allow_challenger, scope, staged=staged)
     if churn is None:
-        raise LookupError("no churn model is registered: run `crm-ml run` first")
+        raise LookupError("no churn model is registered for this data: run `crm-ml run` first")
     _remember(result, "churn", churn)
     X = churn.model.prepare(current)
     reasons = reason_codes(churn.model.python_model, X, progress=progress).reset_index(drop=True)
@@ -64,20 +74,22 @@ def score_customers(
         ("clv", "clv_12m", CLV_MONTHS_PER_HORIZON),
         ("uplift", "uplift", 1),
     ):
-        found = scoring_model(family, allow_challenger, required=False)
+        found = scoring_model(family, allow_challenger, scope, required=False, staged=staged)
         if found is None:
             result.scores[column] = np.nan
             result.notes.append(
-                f"No usable {family} model (no champion yet): {column} is not scored."
+                f"No usable {family} model for this data (no champion yet): {column} is not scored."
             )
             continue
         _remember(result, family, found)
         result.scores[column] = np.asarray(found.model.predict(current), dtype=float) * scale
+    result.scores["scored_with"] = "; ".join(f"{f} {s}" for f, s in result.labels.items())
     return result
 
 
-def _remember(result: ScoringResult, family: str, found) -> None:
+def _remember(result: ScoringResult, family: str, found: ScoringModel) -> None:
     result.versions[family] = found.model.version
+    result.labels[family] = found.label
     if found.note:
         result.notes.append(found.note)
 

@@ -7,7 +7,7 @@ everything that is wrong, not with a LightGBM shape error or a silently shifted 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import mlflow.pyfunc
@@ -37,6 +37,7 @@ class ChampionModel:
     run_id: str | None
     kinds: dict[str, str]
     pyfunc_model: mlflow.pyfunc.PyFuncModel
+    tags: dict[str, str] = field(default_factory=dict)  # the model version's tags
 
     @property
     def label(self) -> str:
@@ -105,6 +106,7 @@ def load_model(name: str, alias_or_version: str | int) -> ChampionModel:
         run_id=model_version.run_id,
         kinds=signature_kinds(schema),
         pyfunc_model=pyfunc_model,
+        tags=dict(model_version.tags or {}),
     )
 
 

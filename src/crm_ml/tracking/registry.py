@@ -6,6 +6,12 @@ with reasons and both metrics, is written to the challenger's run (tags and a JS
 artifact) and to the model version's tags, so the registry explains every promotion and
 every refusal. Read-compare-move runs under the store lock: two pipelines finishing at
 once cannot both crown themselves.
+
+Like with like: given the run's `ModelScope`, a champion trained under another pseudonym
+key (or on another source) is not compared with; the challenger is judged on its own.
+Staged promotion: with `apply=False` the gate decides but moves nothing; the caller (the
+pipeline, once its whole run has published) applies the decision with `apply_promotion`
+and can take it back with `restore_champion`, so a failed run promotes nothing.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 
+from crm_ml.tracking.scope import ModelScope
 from crm_ml.tracking.store import retry_when_busy, store_lock
 
 log = logging.getLogger(__name__)
@@ -49,10 +56,14 @@ class GateDecision:
     calibration_value: float | None
     calibration_bound: float | None
     decided_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
+    staged: bool = False  # passed, but the alias moves only when the run publishes
 
     @property
     def summary(self) -> str:
-        verdict = "promoted to champion" if self.promoted else "refused"
+        if self.promoted and self.staged:
+            verdict = "passed the gate (champion once the run publishes)"
+        else:
+            verdict = "promoted to champion" if self.promoted else "refused"
         return f"{self.name} version {self.version} {verdict}: " + "; ".join(self.reasons)
 
     def to_dict(self) -> dict:
@@ -106,13 +117,17 @@ def promote_if_better(
     tolerance: float,
     calibration_metric: str | None = "ece",
     calibration_bound: float = 0.02,
+    scope: ModelScope | None = None,
+    apply: bool = True,
 ) -> GateDecision:
     """Make ``version`` the champion if it passes the quality gate; log and return the decision.
 
     Passes when the challenger's ``metric`` is not worse than the champion's by more than
-    ``tolerance`` (absolute) -- or there is no champion yet -- and its ``calibration_metric``
-    is at most ``calibration_bound``. ``calibration_metric=None`` skips the calibration
-    check (regression models such as CLV). Metrics are read from the versions' runs.
+    ``tolerance`` (absolute) -- or there is no comparable champion (none yet, or one that
+    does not belong to ``scope``) -- and its ``calibration_metric`` is at most
+    ``calibration_bound``. ``calibration_metric=None`` skips the calibration check
+    (regression models such as CLV). Metrics are read from the versions' runs. With
+    ``apply=False`` nothing moves: the decision is staged (see the module docstring).
     """
     if tolerance < 0:
         raise ValueError(f"tolerance must be >= 0, got {tolerance}")
@@ -122,8 +137,12 @@ def promote_if_better(
         challenger = client.get_model_version(name, version)
         challenger_metrics = _run_metrics(client, challenger)
         champion = version_by_alias(name, CHAMPION)
-        champion_metrics = _run_metrics(client, champion) if champion is not None else {}
         reasons: list[str] = []
+        foreign = None if champion is None or scope is None else scope.mismatch(champion.tags)
+        if foreign is not None and str(champion.version) != version:
+            reasons.append(f"champion version {champion.version} is not comparable: {foreign}")
+            champion = None
+        champion_metrics = _run_metrics(client, champion) if champion is not None else {}
         passed = _check_metric(
             metric,
             higher_is_better,
@@ -154,16 +173,45 @@ def promote_if_better(
             calibration_metric=calibration_metric,
             calibration_value=calibration_value,
             calibration_bound=calibration_bound if calibration_metric else None,
+            staged=passed and not apply,
         )
-        if passed and (champion is None or str(champion.version) != version):
-            retry_when_busy(lambda: client.set_registered_model_alias(name, CHAMPION, version))
-            if champion is not None:
-                client.set_model_version_tag(
-                    name, champion.version, "crm_ml.superseded_by", version
-                )
+        if passed and apply:
+            _move_champion(client, name, version)
         _record(client, challenger, decision)
     (log.info if passed else log.warning)("%s", decision.summary)
     return decision
+
+
+def _move_champion(client: MlflowClient, name: str, version: str) -> None:
+    champion = version_by_alias(name, CHAMPION)
+    if champion is not None and str(champion.version) == version:
+        return
+    retry_when_busy(lambda: client.set_registered_model_alias(name, CHAMPION, version))
+    if champion is not None:
+        client.set_model_version_tag(name, champion.version, "crm_ml.superseded_by", version)
+
+
+def apply_promotion(name: str, version: str) -> str | None:
+    """Make a staged version the champion now; returns the version it replaced (None when
+    there was no champion), for `restore_champion` should the run fail after all."""
+    client = MlflowClient()
+    with store_lock():
+        previous = version_by_alias(name, CHAMPION)
+        _move_champion(client, name, str(version))
+        client.set_model_version_tag(name, str(version), DECISION_TAG, "promoted")
+    log.info("%s version %s is the champion", name, version)
+    return None if previous is None else str(previous.version)
+
+
+def restore_champion(name: str, version: str | None) -> None:
+    """Point `champion` back at `version` (or remove the alias when it is None)."""
+    client = MlflowClient()
+    with store_lock():
+        if version is None:
+            retry_when_busy(lambda: client.delete_registered_model_alias(name, CHAMPION))
+        else:
+            retry_when_busy(lambda: client.set_registered_model_alias(name, CHAMPION, version))
+    log.warning("%s champion restored to %s", name, version or "none")
 
 
 def _run_metrics(client: MlflowClient, version: ModelVersion) -> dict[str, float]:
@@ -230,7 +278,7 @@ def _check_calibration(
 
 def _record(client: MlflowClient, challenger: ModelVersion, decision: GateDecision) -> None:
     """Write the decision to the challenger's run and model version."""
-    verdict = "promoted" if decision.promoted else "refused"
+    verdict = "staged" if decision.staged else "promoted" if decision.promoted else "refused"
     reasons = "; ".join(decision.reasons)[:_TAG_LIMIT]
     client.set_model_version_tag(decision.name, decision.version, DECISION_TAG, verdict)
     client.set_model_version_tag(decision.name, decision.version, REASONS_TAG, reasons)

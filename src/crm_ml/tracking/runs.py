@@ -79,7 +79,8 @@ def log_model_run(
     before anything is written; the signature is inferred from it and the model's output
     on it. ``baseline_table`` has one row per model/baseline (labelled by its index or its
     first text column) and one numeric column per metric. ``register_as`` registers the
-    model under that name with alias ``challenger``. Raises ``PersonalDataError`` if
+    model under that name with alias ``challenger``; ``tags`` go to the run and the model
+    version (e.g. the `crm_ml.tracking.scope` tags). Raises ``PersonalDataError`` if
     anything to be logged holds personal data.
     """
     experiment = experiment_name(family)
@@ -140,7 +141,7 @@ def log_model_run(
             model_info.model_uri,
             run_id=run_id,
             model_id=model_info.model_id,
-            tags={FAMILY_TAG: family, FINGERPRINT_TAG: data_fingerprint},
+            tags={**(tags or {}), FAMILY_TAG: family, FINGERPRINT_TAG: data_fingerprint},
         ).version
     return RunInfo(
         run_id=run_id,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -21,6 +21,7 @@ from crm_ml.models.plots import plot_cumulative_gain, plot_reliability, plot_roc
 from crm_ml.pipeline.config import RunConfig
 from crm_ml.pipeline.data import raw_source_dir
 from crm_ml.pipeline.paths import RunPaths
+from crm_ml.pipeline.promotions import run_tracking
 from crm_ml.pipeline.steps.frames import (
     feature_columns,
     holdout,
@@ -28,7 +29,7 @@ from crm_ml.pipeline.steps.frames import (
     typed_config,
 )
 from crm_ml.pipeline.steps.oracle import churn_gap_closure, has_oracle
-from crm_ml.pipeline.steps.tracked import Gate, flat_metrics, track_and_gate
+from crm_ml.pipeline.steps.tracked import Gate, flat_metrics, sample_sized, track_and_gate
 from crm_ml.tracking.registry import GateDecision
 
 log = logging.getLogger(__name__)
@@ -97,9 +98,8 @@ def run_churn(paths: RunPaths, config: RunConfig, track: bool = True) -> ChurnOu
             metrics=metrics,
             baseline_table=comparison.table,
             figures=figures,
-            gate=replace(
-                GATE, calibration_bound=float(config.models.get("calibration_bound", 0.02))
-            ),
+            gate=sample_sized(GATE, float(config.models.get("calibration_bound", 0.02)), p),
             run_name=paths.run_id,
+            tracking=run_tracking(paths, config),
         )
     return outcome

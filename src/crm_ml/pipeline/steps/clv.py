@@ -52,6 +52,7 @@ from crm_ml.models.evaluation import decile_calibration_table, mae, rmse, spearm
 from crm_ml.models.plots import plot_weekly_forecast
 from crm_ml.pipeline.config import RunConfig
 from crm_ml.pipeline.paths import RunPaths
+from crm_ml.pipeline.promotions import run_tracking
 from crm_ml.pipeline.steps.frames import feature_columns, holdout, training_frame, typed_config
 from crm_ml.pipeline.steps.tracked import Gate, flat_metrics, track_and_gate
 from crm_ml.tracking.registry import GateDecision
@@ -192,6 +193,7 @@ def run_clv(paths: RunPaths, config: RunConfig, track: bool = True) -> ClvOutcom
             figures=figures,
             gate=gate,
             run_name=paths.run_id,
+            tracking=run_tracking(paths, config),
         )
     return outcome
 

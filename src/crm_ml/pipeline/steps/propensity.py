@@ -56,9 +56,10 @@ from crm_ml.naming import safe_name
 from crm_ml.pipeline.config import RunConfig
 from crm_ml.pipeline.data import accepted_as_of, ensure_accepted, raw_source_dir
 from crm_ml.pipeline.paths import RunPaths
+from crm_ml.pipeline.promotions import run_tracking
 from crm_ml.pipeline.steps.clv import typed_config
 from crm_ml.pipeline.steps.frames import cutoff_plan, feature_config, holdout, training_frame
-from crm_ml.pipeline.steps.tracked import Gate, flat_metrics, track_and_gate
+from crm_ml.pipeline.steps.tracked import Gate, flat_metrics, sample_sized, track_and_gate
 from crm_ml.tracking.registry import GateDecision
 
 log = logging.getLogger(__name__)
@@ -240,6 +241,7 @@ def run_category_propensity(
     history = category_history(lines, [cutoff for cutoff, _ in plan.items()])
     out = CategoryPropensity(categories, {}, {}, pd.DataFrame(), {}, [])
     rows = []
+    tracking = run_tracking(paths, config)
     for category in tqdm(categories, desc="propensity", unit="category"):
         frame = training_frame(paths, config, f"category:{category}")
         frame = attach_category_history(frame, history, category)
@@ -268,8 +270,13 @@ def run_category_propensity(
                 metrics=flat_metrics(result.metrics),
                 baseline_table=comparison.table,
                 figures={},
-                gate=PROPENSITY_GATE,
+                gate=sample_sized(
+                    PROPENSITY_GATE,
+                    float(config.models.get("calibration_bound", 0.02)),
+                    result.predictions["y_pred"],
+                ),
                 run_name=f"{paths.run_id}-{category}",
+                tracking=tracking,
                 register_as=registry_name(category),
             )
     out.table = pd.DataFrame(rows)
@@ -540,6 +547,7 @@ def run_uplift(
             figures={"qini": figure},
             gate=gate,
             run_name=paths.run_id,
+            tracking=run_tracking(paths, config),
         )
     return outcome
 

@@ -18,9 +18,11 @@ from matplotlib.figure import Figure
 from crm_ml.pipeline.config import RunConfig
 from crm_ml.pipeline.data import accepted_as_of, ensure_accepted, raw_source_dir
 from crm_ml.pipeline.paths import RunPaths
+from crm_ml.pipeline.promotions import RunTracking, run_tracking
 from crm_ml.pipeline.steps.frames import cutoff_plan
 from crm_ml.pipeline.steps.oracle import has_oracle, load_true_affinity
 from crm_ml.pipeline.steps.segments import CURRENT
+from crm_ml.pipeline.steps.tracked import Gate, apply_gate
 from crm_ml.recsys import (
     MODEL_NAMES,
     RecommendationEngine,
@@ -35,6 +37,7 @@ MODELS = MODEL_NAMES
 ENGINE_FILE = "recsys_engine.pkl"
 SKIPPED_FILE = "recsys_skipped.txt"  # why this run recommends nothing (scoring reads it)
 GATE_METRIC = "served_recall_at_10"
+GATE = Gate(GATE_METRIC, higher_is_better=True, tolerance=0.005, calibration_metric=None)
 MIN_PRODUCTS = 2  # a recommender chooses between products; one product leaves no choice
 
 
@@ -185,15 +188,23 @@ def run_recommendations(paths: RunPaths, config: RunConfig, track: bool = True) 
         searched=search_table(chosen.searched),
     )
     if track:
-        outcome.decision = _track(engine, comparison, metrics, paths.run_id)
+        outcome.decision = _track(
+            engine, comparison, metrics, run_tracking(paths, config), paths.run_id
+        )
     return outcome
 
 
-def _track(engine, comparison: pd.DataFrame, metrics: dict[str, float], run_name: str):
+def _track(
+    engine,
+    comparison: pd.DataFrame,
+    metrics: dict[str, float],
+    tracking: RunTracking,
+    run_name: str,
+):
     from mlflow import MlflowClient
 
     from crm_ml.recsys.pyfunc import log_recommender
-    from crm_ml.tracking import configure_tracking, promote_if_better
+    from crm_ml.tracking import configure_tracking
     from crm_ml.tracking.registry import register_challenger
     from crm_ml.tracking.store import ensure_experiment
 
@@ -204,15 +215,13 @@ def _track(engine, comparison: pd.DataFrame, metrics: dict[str, float], run_name
     client = MlflowClient()
     for name, value in metrics.items():
         client.log_metric(logged.run_id, name, value)
-    version = register_challenger("recsys", logged.model_uri, run_id=logged.run_id)
-    return promote_if_better(
-        "recsys",
-        version.version,
-        metric=GATE_METRIC,
-        higher_is_better=True,
-        tolerance=0.005,
-        calibration_metric=None,
+    for tag, value in tracking.scope.tags.items():
+        client.set_tag(logged.run_id, tag, value)
+    name = tracking.registry_name("recsys")
+    version = register_challenger(
+        name, logged.model_uri, run_id=logged.run_id, tags=tracking.scope.tags
     )
+    return apply_gate(name, str(version.version), GATE, tracking)
 
 
 COMPARISON_COLUMNS = [

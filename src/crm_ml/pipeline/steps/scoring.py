@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from crm_ml.pipeline.config import RunConfig
+from crm_ml.pipeline.data import run_scope
 from crm_ml.pipeline.paths import RunPaths
+from crm_ml.pipeline.promotions import staged_promotions
 from crm_ml.pipeline.steps.recommend import ENGINE_FILE, SKIPPED_FILE, load_engine
 from crm_ml.pipeline.steps.segments import CURRENT
 from crm_ml.recsys import RecommendationEngine, next_best_offer
@@ -34,14 +36,22 @@ class ScoringOutcome:
     versions: dict[str, str] = field(default_factory=dict)
 
 
-def serving_engine(paths: RunPaths, allow_challenger: bool) -> RecommendationEngine | None:
-    """This run's served engine (notebook 06), else the registered recommender's; None when
-    notebook 06 decided there is nothing to recommend."""
+def serving_engine(
+    paths: RunPaths, config: RunConfig, allow_challenger: bool
+) -> RecommendationEngine | None:
+    """This run's served engine (notebook 06), else the registered recommender of this
+    data's scope; None when notebook 06 decided there is nothing to recommend."""
     if (paths.root / SKIPPED_FILE).exists():
         return None
     if (paths.root / ENGINE_FILE).exists():
         return load_engine(paths)
-    found = scoring_model("recsys", allow_challenger, required=False)
+    found = scoring_model(
+        "recsys",
+        allow_challenger,
+        run_scope(config),
+        required=False,
+        staged=staged_promotions(paths.root),
+    )
     return None if found is None else found.model.pyfunc_model.unwrap_python_model().engine
 
 
@@ -56,9 +66,15 @@ def run_scoring(
     paths: RunPaths, config: RunConfig, allow_challenger: bool = True, progress: bool = False
 ) -> ScoringOutcome:
     current = pd.read_parquet(paths.features / CURRENT)
-    result = score_customers(current, allow_challenger=allow_challenger, progress=progress)
+    result = score_customers(
+        current,
+        run_scope(config),
+        allow_challenger=allow_challenger,
+        progress=progress,
+        staged=staged_promotions(paths.root),
+    )
     scores = result.scores
-    engine = serving_engine(paths, allow_challenger)
+    engine = serving_engine(paths, config, allow_challenger)
     offers = pd.DataFrame(columns=["customer_id", "category", "reason"])
     notes = list(result.notes)
     if engine is None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from crm_ml.models.evaluation import ece_noise_bound
+from crm_ml.pipeline.promotions import RunTracking, stage
 from crm_ml.tracking import configure_tracking, fingerprint_frame, log_model_run, promote_if_better
 from crm_ml.tracking.registry import GateDecision
 from crm_ml.tracking.runs import RunInfo
@@ -19,6 +22,15 @@ class Gate:
     tolerance: float
     calibration_metric: str | None = "ece"
     calibration_bound: float = 0.02
+
+
+def sample_sized(gate: Gate, configured: float, holdout_predictions: pd.Series) -> Gate:
+    """`gate` with a calibration bound that the holdout's size can show: the configured
+    bound, or the 95% quantile of the ECE a perfectly calibrated model would have on these
+    predictions (`ece_noise_bound`), whichever is larger."""
+    noise = ece_noise_bound(holdout_predictions.to_numpy(dtype=float))
+    bound = configured if np.isnan(noise) else max(configured, noise)  # NaN: no rows
+    return replace(gate, calibration_bound=float(bound))
 
 
 def flat_metrics(metrics: pd.DataFrame) -> dict[str, float]:
@@ -42,13 +54,16 @@ def track_and_gate(
     figures: dict[str, Any],
     gate: Gate,
     run_name: str,
+    tracking: RunTracking,
     register_as: str | None = None,
 ) -> tuple[RunInfo, GateDecision]:
     """Log the run (model with signature, metrics, baselines, plots) and apply the gate.
 
-    The model registers as `register_as` (default: the family), e.g. one registered
-    model per category within the propensity family."""
-    register_as = register_as or family
+    The model registers as `register_as` (default: the family; e.g. one registered model
+    per category within the propensity family), qualified by the run's data source and
+    tagged with its scope (`crm_ml.tracking.scope`); under the pipeline the promotion is
+    staged until the run publishes (`crm_ml.pipeline.promotions`)."""
+    register_as = tracking.registry_name(register_as or family)
     configure_tracking()
     info = log_model_run(
         family,
@@ -62,14 +77,23 @@ def track_and_gate(
         data_fingerprint=fingerprint_frame(features),
         register_as=register_as,
         run_name=run_name,
+        tags=tracking.scope.tags,
     )
+    return info, apply_gate(register_as, str(info.registered_version), gate, tracking)
+
+
+def apply_gate(name: str, version: str, gate: Gate, tracking: RunTracking) -> GateDecision:
+    """The gate for one registered version, like with like, staged under the pipeline."""
     decision = promote_if_better(
-        register_as,
-        info.registered_version,
+        name,
+        version,
         metric=gate.metric,
         higher_is_better=gate.higher_is_better,
         tolerance=gate.tolerance,
         calibration_metric=gate.calibration_metric,
         calibration_bound=gate.calibration_bound,
+        scope=tracking.scope,
+        apply=tracking.staging is None,
     )
-    return info, decision
+    stage(tracking, decision)
+    return decision
