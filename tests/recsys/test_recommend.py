@@ -167,3 +167,46 @@ def test_rules_configured_explicitly_name_the_columns_they_lack(orders_only, wor
     with_exclusions = {**orders_only, "exclusions": tables["exclusions"]}
     with pytest.raises(ValueError, match=r"'exclusions'.*lacks column 'category'"):
         fit_engine(with_exclusions, CUTOFF, MINIMAL_CONFIG)
+
+
+def test_a_registered_engine_serves_newcomers_the_cold_start_path(engine, tables_with_newcomers):
+    tables = tables_with_newcomers
+    later = dict(tables)
+    joined = pd.DataFrame(
+        {
+            "customer_id": pd.Series(["joined0", "joined1", "joined2"], dtype="string[pyarrow]"),
+            "signup_ts": [CUTOFF + pd.Timedelta(days=5)] * 3,
+            "marketing_consent": pd.array([True, True, False], dtype="boolean"),
+        }
+    )
+    later["customers"] = pd.concat([tables["customers"], joined], ignore_index=True)
+    category = str(tables["products"]["category"].iloc[0])
+    new_product = tables["products"].head(1).assign(product_id="brand-new")
+    later["products"] = pd.concat([tables["products"], new_product], ignore_index=True)
+    later["exclusions"] = pd.DataFrame(
+        {
+            "customer_id": ["joined0"],
+            "category": [category],
+            "ts": [CUTOFF + pd.Timedelta(days=6)],
+        }
+    )
+    served, new, unseen = engine.for_export_date(later, CUTOFF + pd.Timedelta(days=7))
+    assert set(new) == {"joined0", "joined1", "joined2"} and list(unseen) == ["brand-new"]
+    recs = served.recommend(export=True)
+    newcomers = recs[recs["customer_id"].astype(str).str.startswith("joined")]
+    # consenting newcomers get a full popularity list; the one without consent gets none
+    assert set(newcomers["customer_id"].astype(str)) == {"joined0", "joined1"}
+    assert set(newcomers["source"].astype(str)) == {"popular"}
+    assert (newcomers.groupby("customer_id", observed=True).size() == CONFIG.k).all()
+    # what joined0 dismissed after the engine was trained is respected
+    assert category not in set(newcomers.loc[newcomers["customer_id"] == "joined0", "category"])
+    assert "brand-new" not in set(recs["product_id"].astype(str))
+    # customers the engine knew keep their lists
+    before = engine.recommend(export=True)
+    known = recs[~recs["customer_id"].astype(str).str.startswith("joined")]
+    assert known["customer_id"].nunique() == before["customer_id"].nunique()
+    # and one who is gone from the latest export (erased, say) has no consent on record
+    gone = str(before["customer_id"].iloc[0])
+    later["customers"] = later["customers"][later["customers"]["customer_id"] != gone]
+    served, _, _ = engine.for_export_date(later, CUTOFF + pd.Timedelta(days=7))
+    assert gone not in set(served.recommend(export=True)["customer_id"].astype(str))

@@ -14,6 +14,7 @@ Example::
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 import pickle
@@ -202,6 +203,46 @@ class RecommendationEngine:
         if export and out.size == 0 and len(users):
             self._warn_empty_export(users)
         return self.to_frame(*out.result())
+
+    def for_export_date(
+        self, tables: Mapping[str, pd.DataFrame], as_of: pd.Timestamp | str
+    ) -> tuple[RecommendationEngine, pd.Index, pd.Index]:
+        """This (registered) engine served at a later export: customers who joined since
+        it was trained are added with no history, so they get the cold-start path (segment
+        or global popularity) through the same rules, and consent and exclusions are read
+        from `tables` as of `as_of`. The model is not refitted: products new since
+        training are not in its catalogue and are not recommended.
+
+        Returns (engine, new customer ids, new product ids).
+        """
+        tables = utc_tables(tables)
+        customers = pd.Index(tables["customers"]["customer_id"].astype(str).unique())
+        new = customers.difference(self.data.customer_ids, sort=False)
+        product_ids = tables.get("products", pd.DataFrame({"product_id": []}))["product_id"]
+        unseen = pd.Index(product_ids.astype(str).unique()).difference(
+            self.data.catalogue.product_ids, sort=False
+        )
+        empty = sp.csr_matrix((len(new), self.n_items), dtype=np.float32)
+
+        def grown(matrix: sp.csr_matrix) -> sp.csr_matrix:
+            return sp.vstack([matrix, empty.astype(matrix.dtype)], format="csr")
+
+        data = InteractionData(
+            user_items=grown(self.data.user_items),
+            purchase_counts=grown(self.data.purchase_counts),
+            days_since_purchase=grown(self.data.days_since_purchase),
+            customer_ids=self.data.customer_ids.append(new),
+            catalogue=self.data.catalogue,
+            cutoff=pd.Timestamp(as_of),
+        )
+        popularity = copy.copy(self.popularity)
+        if popularity.segments is not None:  # newcomers have no segment yet: global list
+            popularity.segments = np.concatenate([popularity.segments, np.full(len(new), -1)])
+        buy_again = copy.copy(self.buy_again)
+        buy_again.history = grown(self.buy_again.history)
+        context = build_rule_context(data, tables, rules=self.config.rules)
+        engine = RecommendationEngine(self.config, data, self.model, popularity, buy_again, context)
+        return engine, new, unseen
 
     def _warn_empty_export(self, users: np.ndarray) -> None:
         """An export without a single row must say why (DESIGN.md: never silence)."""

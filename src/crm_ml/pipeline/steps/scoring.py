@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from crm_ml.pipeline.config import RunConfig
-from crm_ml.pipeline.data import run_scope
+from crm_ml.pipeline.data import accepted_as_of, run_scope
 from crm_ml.pipeline.paths import RunPaths
 from crm_ml.pipeline.promotions import staged_promotions
 from crm_ml.pipeline.steps.recommend import ENGINE_FILE, SKIPPED_FILE, load_engine
@@ -37,10 +37,12 @@ class ScoringOutcome:
 
 
 def serving_engine(
-    paths: RunPaths, config: RunConfig, allow_challenger: bool
+    paths: RunPaths, config: RunConfig, allow_challenger: bool, notes: list[str]
 ) -> RecommendationEngine | None:
     """This run's served engine (notebook 06), else the registered recommender of this
-    data's scope; None when notebook 06 decided there is nothing to recommend."""
+    data's scope served at this export (newcomers get the cold-start path; what it cannot
+    serve is counted in `notes`); None when notebook 06 decided there is nothing to
+    recommend."""
     if (paths.root / SKIPPED_FILE).exists():
         return None
     if (paths.root / ENGINE_FILE).exists():
@@ -52,7 +54,26 @@ def serving_engine(
         required=False,
         staged=staged_promotions(paths.root),
     )
-    return None if found is None else found.model.pyfunc_model.unwrap_python_model().engine
+    if found is None:
+        return None
+    engine = found.model.pyfunc_model.unwrap_python_model().engine
+    tables = {  # what consent, exclusions and the catalogue need; not the big event table
+        name: pd.read_parquet(paths.accepted / f"{name}.parquet")
+        for name in ("customers", "products", "exclusions")
+        if (paths.accepted / f"{name}.parquet").exists()
+    }
+    engine, new_customers, new_products = engine.for_export_date(tables, accepted_as_of(paths))
+    if len(new_customers):
+        notes.append(
+            f"{len(new_customers):,} customers joined since the recommender was trained: "
+            "they get popularity lists (the cold-start path) until the next `crm-ml run`."
+        )
+    if len(new_products):
+        notes.append(
+            f"{len(new_products):,} products are new since the recommender was trained: "
+            "they are not recommended until the next `crm-ml run` retrains it."
+        )
+    return engine
 
 
 def previous_scores(paths: RunPaths) -> RunPaths | None:
@@ -74,9 +95,9 @@ def run_scoring(
         staged=staged_promotions(paths.root),
     )
     scores = result.scores
-    engine = serving_engine(paths, config, allow_challenger)
-    offers = pd.DataFrame(columns=["customer_id", "category", "reason"])
     notes = list(result.notes)
+    engine = serving_engine(paths, config, allow_challenger, notes)
+    offers = pd.DataFrame(columns=["customer_id", "category", "reason"])
     if engine is None:
         scores = scores.assign(next_best_offer=pd.NA, offer_reason=pd.NA)
         skipped = paths.root / SKIPPED_FILE
