@@ -42,7 +42,9 @@ def project(tmp_path_factory: pytest.TempPathFactory, cli) -> Path:
         "--quiet",
         "--param",
         f"data.synthetic.customers={CUSTOMERS}",
-        # a small world calibrates less tightly than the default one: let a champion exist
+        # this world's holdout period churns 2.2 points less than its validation period, a
+        # real shift the calibration gate sees (ECE ~0.04 against a noise bound of ~0.035);
+        # the refresh below needs a champion, so the bound is relaxed here
         "--param",
         "models.calibration_bound=0.1",
     )

@@ -15,6 +15,7 @@ import re
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
@@ -102,3 +103,28 @@ def test_a_cut_world_still_recommends_and_lists_who_to_cross_sell(cut_world: Pat
     actions = cut_world / "reports" / "latest" / "actions"
     assert sum(1 for _ in (actions / "cross_sell_audience.csv").open()) > 1
     assert (cut_world / "data" / "scores" / "latest" / "recommendations.parquet").exists()
+
+
+@pytest.mark.parametrize("export", ["cdnow", "cut_world"])
+def test_the_run_publishes_what_scoring_would_and_marks_a_challenger(export, request, cli):
+    # last in this file: the refresh publishes over the run's outputs
+    root = request.getfixturevalue(export)
+    manifest = json.loads((root / "experiments/runs/minimal/manifest.json").read_text())
+    churn = [name for name in manifest["promoted"] if name.startswith("churn.")]
+    scores = pd.read_parquet(root / "data" / "scores" / "latest" / "customer_scores.parquet")
+    refresh = cli(
+        root,
+        "score",
+        "--quiet",
+        "--param",
+        "data.source=folder",
+        "--param",
+        f"data.folder={root / 'export'}",
+    )
+    if churn:  # promoted: the run scored with it, and so does the refresh
+        version = manifest["promoted"][churn[0]]
+        assert scores["scored_with"].str.startswith(f"churn champion v{version}").all()
+        assert refresh.returncode == 0, refresh.stderr[-2000:]
+    else:  # refused: the run's scores say so, and the refresh has no champion to use
+        assert scores["scored_with"].str.startswith("churn challenger (not promoted)").all()
+        assert refresh.returncode != 0 and "no churn champion" in refresh.stderr

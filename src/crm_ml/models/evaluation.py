@@ -118,18 +118,22 @@ def expected_calibration_error(
 
 def ece_noise_bound(
     y_prob: ArrayLike,
+    calibration_rows: int | None = None,
     quantile: float = 0.95,
     draws: int = 400,
     n_bins: int = 10,
     seed: int = 0,
 ) -> float:
-    """The `quantile` of the ECE that a perfectly calibrated model would show on these rows.
+    """The `quantile` of the ECE that a well calibrated model would show on these rows.
 
     Labels are drawn from the predicted probabilities themselves, `draws` times, and the
     ECE of each draw computed on the same uniform bins as `expected_calibration_error`.
-    On a few hundred rows that noise alone is several hundredths, so a fixed bound such as
-    0.02 fails every honest model of a small world; a bound below this quantile asks for
-    more than the holdout can show.
+    With `calibration_rows`, each draw also shifts the log-odds by the error with which a
+    calibrator fitted on that many rows knows the base rate (normal, standard deviation
+    1 / sqrt(n * mean p(1-p)), the intercept's standard error). On a few hundred rows that
+    noise alone is several hundredths, so a fixed bound such as 0.02 fails every honest
+    model of a small world; a bound below this quantile asks for more than the data can
+    show.
     """
     prob = np.asarray(y_prob, dtype=float)
     if prob.size == 0:
@@ -137,10 +141,16 @@ def ece_noise_bound(
     edges = _bin_edges(prob, n_bins, "uniform")
     bins = np.clip(np.searchsorted(edges, prob, side="right") - 1, 0, len(edges) - 2)
     predicted = np.bincount(bins, weights=prob, minlength=n_bins)
+    clipped = np.clip(prob, 1e-6, 1 - 1e-6)
+    log_odds = np.log(clipped / (1 - clipped))
+    spread = 0.0
+    if calibration_rows:
+        spread = 1 / np.sqrt(calibration_rows * max(float(np.mean(clipped * (1 - clipped))), 1e-6))
     rng = np.random.default_rng(seed)
     ece = np.empty(draws)
     for k in range(draws):  # one draw at a time: a million rows stay a million floats
-        observed = np.bincount(bins, weights=rng.random(prob.size) < prob, minlength=n_bins)
+        truth = 1 / (1 + np.exp(-(log_odds + rng.normal(0, spread)))) if spread else prob
+        observed = np.bincount(bins, weights=rng.random(prob.size) < truth, minlength=n_bins)
         ece[k] = np.abs(observed - predicted).sum() / prob.size  # sum_b n_b/N |rate - mean p|
     return float(np.quantile(ece, quantile))
 

@@ -74,6 +74,8 @@ def score_refresh(
             build_current(paths, config)
             outcome = run_scoring(paths, config, allow_challenger=False)
             record = Recorder(paths, NOTEBOOK)
+            for note in outcome.notes:  # newcomers, new products, missing models: in words
+                record.note(note)
             record.table("risk_by_segment", outcome.risk_by_segment)
             manifest["models"] = outcome.versions
             if outcome.drift is not None:

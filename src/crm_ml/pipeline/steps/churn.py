@@ -98,7 +98,7 @@ def run_churn(paths: RunPaths, config: RunConfig, track: bool = True) -> ChurnOu
             metrics=metrics,
             baseline_table=comparison.table,
             figures=figures,
-            gate=sample_sized(GATE, float(config.models.get("calibration_bound", 0.02)), p),
+            gate=sample_sized(GATE, float(config.models.get("calibration_bound", 0.02)), result),
             run_name=paths.run_id,
             tracking=run_tracking(paths, config),
         )

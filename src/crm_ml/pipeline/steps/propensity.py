@@ -273,7 +273,7 @@ def run_category_propensity(
                 gate=sample_sized(
                     PROPENSITY_GATE,
                     float(config.models.get("calibration_bound", 0.02)),
-                    result.predictions["y_pred"],
+                    result,
                 ),
                 run_name=f"{paths.run_id}-{category}",
                 tracking=tracking,

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from crm_ml.models import TrainingResult
 from crm_ml.models.evaluation import ece_noise_bound
 from crm_ml.pipeline.promotions import RunTracking, stage
 from crm_ml.tracking import configure_tracking, fingerprint_frame, log_model_run, promote_if_better
@@ -24,11 +25,13 @@ class Gate:
     calibration_bound: float = 0.02
 
 
-def sample_sized(gate: Gate, configured: float, holdout_predictions: pd.Series) -> Gate:
-    """`gate` with a calibration bound that the holdout's size can show: the configured
-    bound, or the 95% quantile of the ECE a perfectly calibrated model would have on these
-    predictions (`ece_noise_bound`), whichever is larger."""
-    noise = ece_noise_bound(holdout_predictions.to_numpy(dtype=float))
+def sample_sized(gate: Gate, configured: float, result: TrainingResult) -> Gate:
+    """`gate` with a calibration bound that the data's size can show: the configured bound,
+    or the 95% quantile of the ECE a well calibrated model would have on these holdout
+    predictions with a calibrator fitted on as many rows as this one was
+    (`ece_noise_bound`), whichever is larger."""
+    fitted_on = int(result.rows.calibration.sum()) if result.rows is not None else None
+    noise = ece_noise_bound(result.predictions["y_pred"].to_numpy(dtype=float), fitted_on)
     bound = configured if np.isnan(noise) else max(configured, noise)  # NaN: no rows
     return replace(gate, calibration_bound=float(bound))
 
