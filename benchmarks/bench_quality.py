@@ -36,6 +36,8 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import cpu_seconds, peak_rss_gb, sandbox_project, write_json
 
+from crm_ml.notebooks import Notebook
+
 CONFIG = "configs/retail.yaml"
 # Fader, Hardie & Lee (2005), "'Counting Your Customers' the Easy Way: An Alternative to the
 # Pareto/NBD Model", Marketing Science 24(2):275-284, BG/NBD on the CDNOW 1/10 sample.
@@ -62,14 +64,14 @@ class DirectRun:
 
 # the step(s) each numbered notebook runs, in order
 NOTEBOOK_STEPS = (
-    ("01_data_quality", ("validate",)),
-    ("02_features_segments", ("segments",)),
-    ("03_churn", ("churn",)),
-    ("04_propensity_uplift", ("propensity",)),
-    ("05_clv", ("clv", "cdnow")),
-    ("06_recommendations", ("recommendations",)),
-    ("07_scoring", ("scoring",)),
-    ("08_report", ("reports",)),
+    (Notebook.DATA_QUALITY, ("validate",)),
+    (Notebook.FEATURES_SEGMENTS, ("segments",)),
+    (Notebook.CHURN, ("churn",)),
+    (Notebook.PROPENSITY_UPLIFT, ("propensity",)),
+    (Notebook.CLV, ("clv", "cdnow")),
+    (Notebook.RECOMMENDATIONS, ("recommendations",)),
+    (Notebook.SCORING, ("scoring",)),
+    (Notebook.REPORT, ("reports",)),
 )
 
 

@@ -6,6 +6,7 @@ import json
 import tomllib
 from pathlib import Path
 
+import pytest
 import yaml
 from packaging.requirements import Requirement
 
@@ -53,3 +54,30 @@ def test_ci_runs_the_readme_test_command() -> None:
     ci = (ROOT / ".ci" / "run").read_text()
     assert "make test" in readme and "make run" in readme
     assert "make test" in ci
+
+
+def test_every_notebook_is_registered_and_opens_its_own_context() -> None:
+    from crm_ml.notebooks import Notebook
+
+    files = sorted(p.stem for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    assert files == sorted(Notebook), "notebooks/ and crm_ml.notebooks.Notebook disagree"
+    for notebook in Notebook:
+        source = "".join(
+            "".join(cell["source"])
+            for cell in json.loads((ROOT / "notebooks" / notebook.file_name).read_text())["cells"]
+        )
+        assert f'"{notebook.value}"' in source, f"{notebook.file_name} records under another name"
+    assert Notebook.named("03_churn") is Notebook.CHURN
+    with pytest.raises(ValueError, match="the notebooks are: 01_data_quality"):
+        Notebook.named("03_chrun")
+
+
+def test_report_code_names_notebooks_only_through_the_registry() -> None:
+    import re
+
+    literal = re.compile(r"[\"']0\d_[a-z_]+[\"']")
+    for path in sorted((ROOT / "src" / "crm_ml").rglob("*.py")):
+        if path.name == "notebooks.py":
+            continue
+        found = literal.findall(path.read_text())
+        assert not found, f"{path.relative_to(ROOT)} spells notebook names: {found}"

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from crm_ml.notebooks import Notebook
 from crm_ml.pipeline.config import load_config
 from crm_ml.pipeline.data import data_source, ensure_accepted, raw_source_dir
 from crm_ml.pipeline.lock import exclusive
@@ -31,7 +32,7 @@ from crm_ml.pipeline.runner import (
 )
 
 log = logging.getLogger(__name__)
-NOTEBOOK = "07_scoring"
+NOTEBOOK = Notebook.SCORING
 
 
 def score_refresh(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from crm_ml.notebooks import Notebook
 from crm_ml.reports.formatting import MISSING, Unit, finite_or_none, fmt, fmt_pp, fmt_score
 from crm_ml.reports.run_data import RunData
 from crm_ml.reports.scorecard import KPI_SPECS, kpi_values
@@ -23,22 +24,30 @@ class Headline:
 
 
 HEADLINES: tuple[Headline, ...] = (
-    Headline("01_data_quality", "rows_accepted", "Rows accepted", "count", "neutral"),
-    Headline("01_data_quality", "rows_quarantined", "Rows quarantined", "count", "lower"),
-    Headline("03_churn", "holdout_roc_auc", "Churn model ROC AUC (holdout)", "decimal", "higher"),
-    Headline("03_churn", "ece", "Churn calibration error (ECE)", "decimal", "lower"),
-    Headline("03_churn", "baselines_not_beaten", "Churn baselines not beaten", "count", "lower"),
+    Headline(Notebook.DATA_QUALITY, "rows_accepted", "Rows accepted", "count", "neutral"),
+    Headline(Notebook.DATA_QUALITY, "rows_quarantined", "Rows quarantined", "count", "lower"),
     Headline(
-        "04_propensity_uplift", "qini_coefficient", "Uplift Qini coefficient", "decimal", "higher"
+        Notebook.CHURN, "holdout_roc_auc", "Churn model ROC AUC (holdout)", "decimal", "higher"
+    ),
+    Headline(Notebook.CHURN, "ece", "Churn calibration error (ECE)", "decimal", "lower"),
+    Headline(
+        Notebook.CHURN, "baselines_not_beaten", "Churn baselines not beaten", "count", "lower"
     ),
     Headline(
-        "06_recommendations",
+        Notebook.PROPENSITY_UPLIFT,
+        "qini_coefficient",
+        "Uplift Qini coefficient",
+        "decimal",
+        "higher",
+    ),
+    Headline(
+        Notebook.RECOMMENDATIONS,
         "best_recall_at_10",
         "Best recommender recall @ 10",
         "percent",
         "higher",
     ),
-    Headline("07_scoring", "drift_alerts", "Drift alerts", "count", "lower"),
+    Headline(Notebook.SCORING, "drift_alerts", "Drift alerts", "count", "lower"),
 )
 
 

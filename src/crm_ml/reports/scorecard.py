@@ -19,6 +19,7 @@ from typing import Literal
 
 import pandas as pd
 
+from crm_ml.notebooks import Notebook
 from crm_ml.pipeline.config import KpiTargets
 from crm_ml.reports.formatting import Unit, finite_or_none, fmt, fmt_percent
 from crm_ml.reports.run_data import RunData
@@ -160,27 +161,27 @@ def first_response(sla: pd.DataFrame | None, kind: str) -> tuple[float | None, s
 
 def kpi_values(run: RunData) -> dict[str, tuple[float | None, str]]:
     """Each KPI's measured value (None when the run did not record it) and a detail line."""
-    sla = run.table("02_features_segments", "sla_compliance")
+    sla = run.table(Notebook.FEATURES_SEGMENTS, "sla_compliance")
     values: dict[str, Callable[[], tuple[float | None, str]]] = {
         "core_churn_rate": lambda: (
-            finite_or_none(run.metric("02_features_segments", "core_churn_rate")),
+            finite_or_none(run.metric(Notebook.FEATURES_SEGMENTS, "core_churn_rate")),
             "",
         ),
         "complaint_first_response": lambda: first_response(sla, "complaint"),
         "fault_first_response": lambda: first_response(sla, "fault"),
         "consult_first_response": lambda: first_response(sla, "consult"),
         "recommendation_conversion": lambda: (
-            finite_or_none(run.metric("06_recommendations", "recommendation_conversion")),
+            finite_or_none(run.metric(Notebook.RECOMMENDATIONS, "recommendation_conversion")),
             "hit rate @ 10 of the best recommender",
         ),
-        "nps": lambda: (finite_or_none(run.metric("02_features_segments", "nps")), ""),
+        "nps": lambda: (finite_or_none(run.metric(Notebook.FEATURES_SEGMENTS, "nps")), ""),
     }
     return {key: get() for key, get in values.items()}
 
 
 def build_scorecard(run: RunData, targets: KpiTargets) -> list[Kpi]:
     values = kpi_values(run)
-    skipped = {"recommendation_conversion": run.skip_reason("06_recommendations")}
+    skipped = {"recommendation_conversion": run.skip_reason(Notebook.RECOMMENDATIONS)}
     return [
         Kpi(
             spec,

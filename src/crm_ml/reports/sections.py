@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from crm_ml.notebooks import Notebook
 from crm_ml.pipeline.config import RunConfig
 from crm_ml.reports.actions import EMPTY_FILE, HIGH_RISK_PROBABILITY, LIST_NAMES
 from crm_ml.reports.blocks import (
@@ -37,15 +38,6 @@ from crm_ml.reports.formatting import (
 from crm_ml.reports.run_data import RunData
 
 LIFECYCLE_ORDER = ("acquisition", "growth", "mature", "decline", "churned")
-NOTEBOOK_LABELS = {
-    "01_data_quality": "Data quality",
-    "02_features_segments": "Features and segments",
-    "03_churn": "Churn model",
-    "04_propensity_uplift": "Propensity and uplift",
-    "05_clv": "Customer lifetime value",
-    "06_recommendations": "Recommendations",
-    "07_scoring": "Scoring",
-}
 
 
 def _table(
@@ -101,7 +93,7 @@ def _ordered(frame: pd.DataFrame | None, column: str, order: Sequence[str]) -> p
 
 
 def segments_section(run: RunData) -> Section:
-    nb = "02_features_segments"
+    nb = Notebook.FEATURES_SEGMENTS
     segments = run.table(nb, "segment_summary")
     stats: list[Stat | None] = []
     if segments is not None and "customers" in segments:
@@ -132,7 +124,7 @@ def segments_section(run: RunData) -> Section:
 
 
 def churn_section(run: RunData, config: RunConfig) -> Section:
-    nb = "03_churn"
+    nb = Notebook.CHURN
     scores = run.scores()
     stats: list[Stat | None] = [
         _metric_stat(
@@ -167,7 +159,7 @@ def churn_section(run: RunData, config: RunConfig) -> Section:
     blocks.append(
         _table(
             run,
-            "07_scoring",
+            Notebook.SCORING,
             "risk_by_segment",
             "churn risk by segment",
             "Churn risk by segment, riskiest first",
@@ -202,7 +194,7 @@ def churn_section(run: RunData, config: RunConfig) -> Section:
 
 
 def clv_section(run: RunData) -> Section:
-    nb = "05_clv"
+    nb = Notebook.CLV
     scores = run.scores()
     stats: list[Stat | None] = []
     if scores is not None and "clv_12m" in scores and len(scores):
@@ -234,7 +226,7 @@ def clv_section(run: RunData) -> Section:
 
 
 def uplift_section(run: RunData) -> Section:
-    nb = "04_propensity_uplift"
+    nb = Notebook.PROPENSITY_UPLIFT
     qini = finite_or_none(run.metric(nb, "qini_coefficient"))
     random_qini = finite_or_none(run.metric(nb, "random_qini"))
     stats: list[Stat | None] = []
@@ -269,7 +261,7 @@ def uplift_section(run: RunData) -> Section:
 
 
 def recommendations_section(run: RunData) -> Section:
-    nb = "06_recommendations"
+    nb = Notebook.RECOMMENDATIONS
     best = run.metric(nb, "best_model")
     stats: list[Stat | None] = [
         Stat("Best recommender", str(best)) if best else None,
@@ -327,7 +319,7 @@ def _alert_class(column: str, value, row: dict) -> str:
 
 
 def sla_section(run: RunData) -> Section:
-    sla = run.table("02_features_segments", "sla_compliance")
+    sla = run.table(Notebook.FEATURES_SEGMENTS, "sla_compliance")
     blocks: list[Block] = []
     if sla is None or sla.empty:
         why = run.missing("tickets")
@@ -355,7 +347,7 @@ def sla_section(run: RunData) -> Section:
 
 
 def data_quality_section(run: RunData) -> Section:
-    nb = "01_data_quality"
+    nb = Notebook.DATA_QUALITY
     accounting = run.table(nb, "accounting")
     stats: list[Stat | None] = []
     if accounting is not None and {"read", "accepted", "quarantined"} <= set(accounting.columns):
@@ -405,7 +397,7 @@ def data_quality_section(run: RunData) -> Section:
 
 def _tables_block(run: RunData) -> Block:
     """Which contract tables the export holds, and what each missing one switches off."""
-    tables = run.table("01_data_quality", "tables")
+    tables = run.table(Notebook.DATA_QUALITY, "tables")
     if tables is None or not {"table", "present", "without_it"} <= set(tables.columns):
         return Unavailable("tables present and missing")
     missing = tables[~tables["present"].astype(bool)]
@@ -457,7 +449,7 @@ def models_section(run: RunData) -> Section:
     blocks: list[Block] = [
         _table(
             run,
-            "03_churn",
+            Notebook.CHURN,
             "model_vs_baselines",
             "churn model comparison",
             "Churn: LightGBM model (first row) against baselines",
@@ -465,12 +457,12 @@ def models_section(run: RunData) -> Section:
         ),
         *_figures(
             run,
-            "03_churn",
+            Notebook.CHURN,
             [("roc", "ROC curve"), ("calibration", "Calibration"), ("gain", "Cumulative gain")],
         ),
         _table(
             run,
-            "04_propensity_uplift",
+            Notebook.PROPENSITY_UPLIFT,
             "propensity_vs_baseline",
             "propensity model comparison",
             "Campaign response propensity against baseline",
@@ -478,13 +470,13 @@ def models_section(run: RunData) -> Section:
         ),
         _table(
             run,
-            "05_clv",
+            Notebook.CLV,
             "clv_vs_baselines",
             "CLV model comparison",
             "CLV: LightGBM against BG/NBD and simple baselines",
             highlight_first=True,
         ),
-        *_figures(run, "03_churn", [("shap_summary", "Churn drivers: SHAP summary")]),
+        *_figures(run, Notebook.CHURN, [("shap_summary", "Churn drivers: SHAP summary")]),
     ]
     return Section(
         "models",
@@ -498,7 +490,7 @@ def models_section(run: RunData) -> Section:
 
 
 def drift_section(run: RunData, threshold: float) -> Section:
-    drift = run.table("07_scoring", "drift")
+    drift = run.table(Notebook.SCORING, "drift")
     blocks: list[Block]
     if drift is None or drift.empty:
         blocks = [
@@ -528,13 +520,13 @@ def drift_section(run: RunData, threshold: float) -> Section:
 def alerts(run: RunData, threshold: float) -> list[Alert]:
     """The loud part at the top: models that lost to a baseline, drift, notebook notes."""
     found: list[Alert] = []
-    not_beaten = finite_or_none(run.metric("03_churn", "baselines_not_beaten"))
-    churn_notes = run.notes("03_churn")
+    not_beaten = finite_or_none(run.metric(Notebook.CHURN, "baselines_not_beaten"))
+    churn_notes = run.notes(Notebook.CHURN)
     if (not_beaten or 0) > 0 or churn_notes:
         count = f"{int(not_beaten)} baseline(s)" if not_beaten else "a baseline"
         found.append(Alert("danger", f"The churn model did not beat {count}", churn_notes))
-    drift = run.table("07_scoring", "drift")
-    drift_alerts = finite_or_none(run.metric("07_scoring", "drift_alerts"))
+    drift = run.table(Notebook.SCORING, "drift")
+    drift_alerts = finite_or_none(run.metric(Notebook.SCORING, "drift_alerts"))
     if drift is not None and {"alert", "column"} <= set(drift.columns):
         columns = drift.loc[drift["alert"].astype(bool), "column"].astype(str).tolist()
         if columns:
@@ -550,11 +542,11 @@ def alerts(run: RunData, threshold: float) -> list[Alert]:
             Alert("danger", f"Score drift above PSI {threshold:g} in {int(drift_alerts)} column(s)")
         )
     for notebook in run.records:
-        if notebook == "03_churn":
+        if notebook == Notebook.CHURN:
             continue
         notes = run.notes(notebook)
         if notes:
-            label = NOTEBOOK_LABELS.get(notebook, notebook)
+            label = Notebook(notebook).label if notebook in set(Notebook) else notebook
             found.append(Alert("warning", f"{label}: notes from this run", notes))
     if not found:
         found.append(Alert("ok", "No warnings were recorded in this run"))
