@@ -9,7 +9,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from crm_ml.contract.errors import ContractError
+from crm_ml.errors import CrmMlError
 
 log = logging.getLogger("crm_ml")
 
@@ -134,19 +134,15 @@ def _add_datasets(sub: argparse._SubParsersAction) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     from crm_ml.pipeline.config import parse_overrides
-    from crm_ml.pipeline.runner import PipelineError, run_pipeline
+    from crm_ml.pipeline.runner import run_pipeline
 
-    try:
-        result = run_pipeline(
-            args.config,
-            parse_overrides(args.param),
-            run_id=args.run_id,
-            force=args.force,
-            progress=not args.quiet,
-        )
-    except PipelineError as exc:
-        print(f"crm-ml run: FAILED: {exc}", file=sys.stderr)
-        return 1
+    result = run_pipeline(
+        args.config,
+        parse_overrides(args.param),
+        run_id=args.run_id,
+        force=args.force,
+        progress=not args.quiet,
+    )
     if result.skipped:
         print(f"run {result.run_id} already succeeded with this configuration (use --force)")
     print(f"run {result.run_id}: {result.manifest['status']}")
@@ -184,13 +180,8 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
 def _score(args: argparse.Namespace) -> int:
     from crm_ml.pipeline.config import parse_overrides
     from crm_ml.pipeline.refresh import score_refresh
-    from crm_ml.tracking import ModelNotFoundError
 
-    try:
-        result = score_refresh(args.config, parse_overrides(args.param), run_id=args.run_id)
-    except ModelNotFoundError as exc:
-        print(f"crm-ml score: FAILED: {exc}", file=sys.stderr)
-        return 1
+    result = score_refresh(args.config, parse_overrides(args.param), run_id=args.run_id)
     print(
         f"score run {result.run_id}: {result.manifest['status']} (models {result.manifest['models']})"
     )
@@ -219,7 +210,7 @@ def _customer_report(args: argparse.Namespace) -> int:
     import shutil
 
     from crm_ml.pipeline.paths import RunPaths, project_root
-    from crm_ml.reports import CustomerNotFoundError, write_customer_card
+    from crm_ml.reports import write_customer_card
 
     latest = project_root() / "reports" / "latest"
     run_id = args.run or (latest.resolve().name if latest.exists() else None)
@@ -227,11 +218,7 @@ def _customer_report(args: argparse.Namespace) -> int:
         print("crm-ml customer-report: no published run yet: run `make run` first", file=sys.stderr)
         return 1
     paths = RunPaths.for_run(run_id)
-    try:
-        card = write_customer_card(args.customer_id, paths)
-    except CustomerNotFoundError as exc:
-        print(f"crm-ml customer-report: {exc}", file=sys.stderr)
-        return 1
+    card = write_customer_card(args.customer_id, paths)
     published = project_root() / "reports" / run_id / "customers" / card.name
     published.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy2(card, published)
@@ -283,9 +270,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         return args.handler(args)
-    except ContractError as exc:
-        print(f"crm-ml {args.command}: {exc}", file=sys.stderr)
-        return 2
+    except CrmMlError as exc:  # every error raised on purpose, one line each
+        print(exc.one_line(args.command), file=sys.stderr)
+        return exc.exit_code
 
 
 if __name__ == "__main__":

@@ -38,12 +38,14 @@ from typing import Any
 
 import pandas as pd
 
+from crm_ml.errors import CrmMlError
+
 log = logging.getLogger(__name__)
 
 MANIFEST_NAME = "manifest.json"
 
 
-class UnknownSourceError(KeyError):
+class UnknownSourceError(CrmMlError, KeyError):
     """A source name that is not registered; the message lists the registered names."""
 
     def __str__(self) -> str:  # KeyError would quote the whole message

@@ -40,12 +40,14 @@ from pandas.api.types import (
     is_timedelta64_dtype,
 )
 
+from crm_ml.errors import CrmMlError
+
 log = logging.getLogger(__name__)
 
 Task = Literal["binary", "regression"]
 
 
-class SnapshotError(ValueError):
+class SnapshotError(CrmMlError, ValueError):
     """The snapshot table cannot be used; the message names the file and the column."""
 
 

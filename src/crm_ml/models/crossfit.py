@@ -26,12 +26,14 @@ import lightgbm as lgb
 import numpy as np
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
+from crm_ml.errors import CrmMlError
+
 log = logging.getLogger(__name__)
 
 Fold = tuple[np.ndarray, np.ndarray]  # (training rows, validation rows) as positions
 
 
-class TooFewRowsError(ValueError):
+class TooFewRowsError(CrmMlError, ValueError):
     """The table has too few rows of a class to cross-validate; the message says how many."""
 
 

@@ -17,12 +17,13 @@ import numpy as np
 import pandas as pd
 from scipy.stats import rankdata
 
+from crm_ml.errors import CrmMlError
 from crm_ml.models.config import LeakageConfig
 
 log = logging.getLogger(__name__)
 
 
-class LeakageError(ValueError):
+class LeakageError(CrmMlError, ValueError):
     """A feature predicts the label suspiciously well on its own."""
 
 

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 from tqdm.auto import tqdm
 
+from crm_ml.errors import CrmMlError
 from crm_ml.pipeline.config import RunConfig, load_config
 from crm_ml.pipeline.data import data_source, raw_source_dir
 from crm_ml.pipeline.lock import exclusive
@@ -40,8 +41,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-class PipelineError(RuntimeError):
+class PipelineError(CrmMlError, RuntimeError):
     """A notebook failed; the message is the one-line reason, the notebook is kept."""
+
+    exit_code = 1
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ import scipy.sparse as sp
 from implicit.utils import ParameterWarning
 from threadpoolctl import threadpool_limits
 
+from crm_ml.errors import CrmMlError
 from crm_ml.recsys.config import ModelConfig
 
 log = logging.getLogger(__name__)
@@ -218,7 +219,7 @@ class ImplicitRecommender(Recommender):
         return [(int(items[b]), float(contrib[b])) for b in best if contrib[b] > 0]
 
 
-class CatalogueTooLargeError(ValueError):
+class CatalogueTooLargeError(CrmMlError, ValueError):
     """A model that holds an items x items dense matrix was asked to fit a too large catalogue."""
 
 

@@ -19,6 +19,7 @@ import pandas as pd
 
 from crm_ml.contract import pseudonymise_ids
 from crm_ml.contract.privacy import KEY_ENV, PSEUDONYM_LENGTH
+from crm_ml.errors import CrmMlError
 from crm_ml.naming import safe_name
 from crm_ml.pipeline.paths import RunPaths
 from crm_ml.reports.actions import HIGH_RISK_PROBABILITY, ActionConfig
@@ -45,8 +46,10 @@ ORDERS_SHOWN = 5
 RECOMMENDATIONS_SHOWN = 5
 
 
-class CustomerNotFoundError(LookupError):
+class CustomerNotFoundError(CrmMlError, LookupError):
     """The id is neither a pseudonym nor a raw id of a scored customer of the run."""
+
+    exit_code = 1
 
 
 def resolve_customer(customer_id: str, known: pd.Series, run_id: str) -> str:

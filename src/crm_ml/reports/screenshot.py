@@ -13,6 +13,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from crm_ml.errors import CrmMlError
+
 log = logging.getLogger(__name__)
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -29,7 +31,7 @@ CHROMIUM_FLAGS = (
 )
 
 
-class ScreenshotError(RuntimeError):
+class ScreenshotError(CrmMlError, RuntimeError):
     """Chromium is missing or did not write the screenshot."""
 
 

@@ -16,6 +16,7 @@ import pandas as pd
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
+from crm_ml.errors import CrmMlError
 from crm_ml.tracking.registry import CHAMPION, version_by_alias
 from crm_ml.tracking.schema import signature_kinds, to_signature_frame, validate_input
 from crm_ml.tracking.wrapper import restore_dtypes
@@ -23,8 +24,10 @@ from crm_ml.tracking.wrapper import restore_dtypes
 log = logging.getLogger(__name__)
 
 
-class ModelNotFoundError(LookupError):
+class ModelNotFoundError(CrmMlError, LookupError):
     """The requested registered model, version or alias does not exist."""
+
+    exit_code = 1
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from collections.abc import Iterable
 import pandas as pd
 
 from crm_ml.contract.privacy import PSEUDONYM_LENGTH
+from crm_ml.errors import CrmMlError
 
 DIRECT_IDENTIFIERS = frozenset(
     {
@@ -40,7 +41,7 @@ _PSEUDONYM = re.compile(rf"[0-9a-f]{{{PSEUDONYM_LENGTH}}}")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[a-zA-Z]{2,}")
 
 
-class PersonalDataError(ValueError):
+class PersonalDataError(CrmMlError, ValueError):
     """A frame or name list about to be logged contains personal data."""
 
 

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 import pandas as pd
 from mlflow.types import Schema
 
+from crm_ml.errors import CrmMlError
+
 log = logging.getLogger(__name__)
 
 DOUBLE, BOOLEAN, STRING, DATETIME = "double", "boolean", "string", "datetime"
@@ -41,7 +43,7 @@ _OBJECT_KINDS = {
 }
 
 
-class InputSchemaError(ValueError):
+class InputSchemaError(CrmMlError, ValueError):
     """Scoring input does not match the model signature; lists every problem found."""
 
     def __init__(self, model_label: str, missing: list[str], wrong_types: list[str]) -> None:
