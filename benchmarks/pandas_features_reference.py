@@ -2,8 +2,9 @@
 
 This is what a data scientist would write without DuckDB: read the Parquet files with
 `pd.read_parquet` (only the needed columns), filter to the cutoff, group by customer. It
-follows the definitions of `src/crm_ml/features/sql/{order_headers,rfm,engagement}.sql`, so
-the benchmark can check that both produce the same numbers.
+follows the definitions of `src/crm_ml/features/sql/staging/order_headers.sql` and
+`src/crm_ml/features/sql/groups/{rfm,engagement}.sql`, so the benchmark can check that both
+produce the same numbers.
 """
 
 from __future__ import annotations

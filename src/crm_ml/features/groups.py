@@ -1,97 +1,63 @@
-"""The feature groups: which SQL file computes each and which input columns it needs.
+"""The SQL steps shipped with the package, and the feature table made of them.
 
-A group runs only when every table and column it needs was present in the input; the
-others are reported as skipped with the reason. Staging steps (`population`,
-`order_headers`, `last_order`, `event_activity`, `service_tier`) are materialised first
-because several groups read them (`event_activity` is the single scan of the large events
-table).
+`STEPS` holds every step of `sql/staging`, `sql/groups` and `sql/labels` in build order
+(see steps.py for the files of a step). `sql/feature_table.yaml` names the spine (the
+step whose rows the table has) and the feature groups in column order; `GROUPS` is that
+list. Which steps run for a cutoff follows from what the wanted ones read (`build_order`),
+and a group runs only when the input has what it and every step it reads need
+(`missing_inputs`); the others are reported as skipped with the reason.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-from functools import cache
+from collections.abc import Iterable
 from importlib import resources
+from importlib.resources.abc import Traversable
 
+from crm_ml.features.dag import topological_order
 from crm_ml.features.sources import RegisteredSources
+from crm_ml.features.steps import GROUP_LAYER, STAGING_LAYER, SqlStep, load_steps, read_yaml
+
+_SQL = resources.files("crm_ml.features").joinpath("sql")
+_TABLE_FILE = "sql/feature_table.yaml"
+
+STEPS: dict[str, SqlStep] = load_steps(_SQL)
+_INPUTS = {name: step.inputs for name, step in STEPS.items()}
 
 
-@dataclass(frozen=True)
-class SqlStep:
-    """One SQL file and the input columns it needs, as {table: (column, ...)}."""
-
-    name: str
-    needs: tuple[tuple[str, tuple[str, ...]], ...] = ()
-
-    @property
-    def sql(self) -> str:
-        return read_sql(self.name)
-
-    def missing_inputs(self, sources: RegisteredSources) -> list[str]:
-        """`table` or `table.column` entries this step needs that the input lacks."""
-        missing = []
-        for table, columns in self.needs:
-            if not sources.has(table):
-                missing.append(table)
-                continue
-            missing.extend(f"{table}.{c}" for c in columns if not sources.has(table, c))
-        return missing
-
-
-# Steps the groups read from; each becomes a temporary table named after the step.
-STAGING: tuple[SqlStep, ...] = (
-    SqlStep("population", (("customers", ("signup_ts",)),)),
-    SqlStep("order_headers", (("orders", ()),)),
-    SqlStep("last_order", (("orders", ()),)),
-    SqlStep("event_activity", (("events", ()), ("orders", ()))),
-    SqlStep("service_tier", (("orders", ()),)),
-)
-
-# Output groups in the column order of the feature table.
-GROUPS: tuple[SqlStep, ...] = (
-    SqlStep("customer", (("customers", ("signup_ts",)),)),
-    SqlStep("demographics", (("customers", ("birth_year",)),)),
-    SqlStep("consent", (("customers", ()),)),
-    SqlStep("rfm", (("orders", ()),)),
-    SqlStep("purchase_rhythm", (("orders", ()),)),
-    SqlStep("purchase_rate", (("orders", ()), ("customers", ("signup_ts",)))),
-    SqlStep("basket", (("orders", ("quantity",)),)),
-    SqlStep("returns", (("orders", ()),)),
-    SqlStep("category_mix", (("orders", ()), ("products", ("category",)))),
-    SqlStep("channel_mix", (("orders", ("channel",)),)),
-    SqlStep("engagement", (("events", ()),)),
-    SqlStep("engagement_since_order", (("events", ()), ("orders", ()))),
-    SqlStep("service_tier", (("orders", ()),)),
-    SqlStep("service", (("tickets", ()),)),
-    SqlStep("service_resolution", (("tickets", ("resolved_ts",)),)),
-    SqlStep("service_response", (("tickets", ("first_response_ts",)),)),
-    SqlStep("service_csat", (("tickets", ("csat", "resolved_ts")),)),
-    SqlStep(
-        "service_at_last_order",
-        (("tickets", ("first_response_ts", "resolved_ts")), ("orders", ())),
-    ),
-    SqlStep("campaigns", (("contacts", ()),)),
-    SqlStep("campaign_responses", (("contacts", ("responded_ts",)),)),
-    SqlStep("campaigns_since_order", (("contacts", ("responded_ts",)), ("orders", ()))),
-    SqlStep("nps", (("surveys", ()),)),
-    SqlStep("exclusions", (("exclusions", ()),)),
-)
-GROUP_NAMES = tuple(g.name for g in GROUPS)
-
-_PARAMETER = re.compile(r"\$([A-Za-z_]\w*)")
+def _feature_table(file: Traversable) -> tuple[SqlStep, tuple[SqlStep, ...]]:
+    """(spine, groups in column order) as `sql/feature_table.yaml` declares them, checked
+    against the steps: the spine is a staging step and every group is listed exactly once."""
+    spec = read_yaml(file, _TABLE_FILE)
+    if not isinstance(spec, dict) or set(spec) != {"spine", "groups"}:
+        raise ValueError(f"{_TABLE_FILE}: expected exactly the keys `spine` and `groups`")
+    spine = STEPS.get(spec["spine"]) if isinstance(spec["spine"], str) else None
+    if spine is None or spine.layer != STAGING_LAYER:
+        raise ValueError(f"{_TABLE_FILE}: spine {spec['spine']!r} is not a staging step")
+    listed = spec["groups"]
+    if not isinstance(listed, list) or not all(isinstance(n, str) for n in listed):
+        raise ValueError(f"{_TABLE_FILE}: `groups` must be a list of group names")
+    groups = {n for n, step in STEPS.items() if step.layer == GROUP_LAYER}
+    problems = [
+        *(f"{n!r} is listed twice" for n in sorted({n for n in listed if listed.count(n) > 1})),
+        *(f"{n!r} is not a step of sql/groups/" for n in listed if n not in groups),
+        *(f"sql/groups/{n}.sql is not listed" for n in sorted(groups - set(listed))),
+    ]
+    if problems:
+        raise ValueError(f"{_TABLE_FILE}: {'; '.join(problems)}")
+    return spine, tuple(STEPS[name] for name in listed)
 
 
-@cache
-def read_sql(name: str) -> str:
-    """The text of `sql/<name>.sql` shipped with the package."""
-    return resources.files("crm_ml.features").joinpath("sql", f"{name}.sql").read_text()
+SPINE, GROUPS = _feature_table(_SQL.joinpath("feature_table.yaml"))
 
 
-def parameters_used(sql: str) -> set[str]:
-    """Named parameters ($name) a SQL text uses, outside `--` comments.
+def build_order(names: Iterable[str]) -> tuple[SqlStep, ...]:
+    """The steps named and every step they read, each after the steps it reads."""
+    return tuple(STEPS[name] for name in topological_order(_INPUTS, names))
 
-    DuckDB refuses parameters a statement does not use, so each statement gets only its own.
-    """
-    code = "\n".join(line.split("--", 1)[0] for line in sql.splitlines())
-    return set(_PARAMETER.findall(code))
+
+def missing_inputs(step: SqlStep, sources: RegisteredSources) -> list[str]:
+    """`table` or `table.column` entries that `step`, or a step it reads, needs and the
+    input lacks: its own first, then those of its inputs in build order."""
+    upstream = build_order(step.inputs)
+    return list(dict.fromkeys(m for s in (step, *upstream) for m in s.lacks(sources)))

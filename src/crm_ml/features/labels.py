@@ -2,7 +2,7 @@
 
 A row dated exactly at the cutoff belongs to the horizon (features use ts < cutoff), so
 features and labels never share a row. The only look before the cutoff is churn's
-"active in the 365 days before" condition. Definitions are in `sql/labels.sql`:
+"active in the 365 days before" condition. Definitions are in `sql/labels/labels.sql`:
 
 - churn: among active customers (a purchase in the prior 365 days), no purchase order in
   the horizon; undefined (NA) for inactive customers, who are dropped from churn frames.
@@ -11,8 +11,8 @@ features and labels never share a row. The only look before the cutoff is churn'
 - campaign_responded: for customers contacted in the horizon, whether any such contact got
   a response before the horizon ends; NA when not contacted (dropped from response frames).
 - category purchase (propensity / cross-sell): long format, one row per customer and
-  category (`category_labels`), because the category list differs between datasets and a
-  long frame needs no data-dependent column names; pivot it for a wide view.
+  category (`sql/labels/category_labels.sql`), because the category list differs between
+  datasets and a long frame needs no data-dependent column names; pivot it for a wide view.
 """
 
 from __future__ import annotations
@@ -25,12 +25,13 @@ import pandas as pd
 
 from crm_ml.features.builder import FeatureEngine, as_utc_timestamp
 from crm_ml.features.config import FeatureConfig
-from crm_ml.features.groups import STAGING, read_sql
+from crm_ml.features.groups import STEPS
 from crm_ml.features.sources import TablesInput
 
 log = logging.getLogger(__name__)
 
-POPULATION = STAGING[:1]
+LABELS = STEPS["labels"]
+CATEGORY_LABELS = STEPS["category_labels"]
 LABEL_COLUMNS = {
     "churn": "churned",
     "spend": "spend_horizon",
@@ -64,9 +65,9 @@ def compute_labels(
     config = config or LabelConfig()
     cutoff = as_utc_timestamp(cutoff)
     params = engine.stage(
-        cutoff, POPULATION, horizon_end=config.horizon_end(cutoff).to_pydatetime()
+        cutoff, LABELS.inputs, horizon_end=config.horizon_end(cutoff).to_pydatetime()
     )
-    frame = engine.run(read_sql("labels") + "\nORDER BY customer_id", params).df()
+    frame = engine.run(LABELS.sql + "\nORDER BY customer_id", params).df()
     out = pd.DataFrame(
         {
             "customer_id": frame["customer_id"].astype("string[pyarrow]"),
@@ -92,11 +93,9 @@ def compute_category_labels(
     config = config or LabelConfig()
     cutoff = as_utc_timestamp(cutoff)
     params = engine.stage(
-        cutoff, POPULATION, horizon_end=config.horizon_end(cutoff).to_pydatetime()
+        cutoff, CATEGORY_LABELS.inputs, horizon_end=config.horizon_end(cutoff).to_pydatetime()
     )
-    frame = engine.run(
-        read_sql("category_labels") + "\nORDER BY customer_id, category", params
-    ).df()
+    frame = engine.run(CATEGORY_LABELS.sql + "\nORDER BY customer_id, category", params).df()
     frame.insert(1, "cutoff", pd.Series(cutoff, index=frame.index, dtype="datetime64[ns, UTC]"))
     return frame.astype(
         {"customer_id": "string[pyarrow]", "category": "string[pyarrow]", "purchased": bool}

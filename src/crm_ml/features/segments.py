@@ -24,11 +24,11 @@ Lifecycle stage (`lifecycle_stage`), first matching rule wins:
     growth       still in the first `growth_tenure_days` (default 365) after signup
     mature       everyone else
 
-Service tier (`service_tier`) comes from the feature table, where `sql/service_tier.sql`
-computes it as of the cutoff (it picks first-response targets, so it must exist before
-the service features): core = top `FeatureConfig.core_tier_share` (20%) of last-year
-spenders by net spend, regular = any other customer with a purchase in the last 365 days,
-potential = no purchase in the last 365 days.
+Service tier (`service_tier`) comes from the feature table, where
+`sql/groups/service_tier.sql` computes it as of the cutoff (it picks first-response
+targets, so the service groups read it): core = top `FeatureConfig.core_tier_share` (20%)
+of last-year spenders by net spend, regular = any other customer with a purchase in the
+last 365 days, potential = no purchase in the last 365 days.
 """
 
 from __future__ import annotations
