@@ -540,6 +540,12 @@ ACCEPTED = [
         _accepted("orders", 5),
     ),
     Accepted(
+        # pandas keeps the index in its metadata; the contract reads the stored columns
+        "Parquet written from a frame indexed by its key",
+        _parquet("customers", lambda f: pa.Table.from_pandas(f.set_index("customer_id"))),
+        _accepted("customers", 5),
+    ),
+    Accepted(
         "Parquet categorical text",
         _parquet("customers", lambda f: f.astype({"region": "category"})),
         _accepted("customers", 5),

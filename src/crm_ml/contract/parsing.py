@@ -55,15 +55,17 @@ def _parse_str(values: pd.Series) -> pd.Series:
 
 def _parse_timestamp(values: pd.Series) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(values):
-        # Parquet timestamps: naive ones are UTC; beyond pandas' nanosecond range (a
-        # 9999-12-31 "never" marker) is unparseable rather than an overflow error
+        # Parquet timestamps: naive ones are UTC
         if not isinstance(values.dtype, pd.DatetimeTZDtype):
             values = values.dt.tz_localize("UTC")
         stamps = values.dt.tz_convert("UTC")
-        return stamps.where(stamps.between(*_NS_RANGE)).astype("datetime64[ns, UTC]")
-    text = _parse_text(values)
-    parsed = pd.to_datetime(text, utc=True, errors="coerce", format="ISO8601")
-    return parsed.astype("datetime64[ns, UTC]")
+    else:
+        text = _parse_text(values)
+        stamps = pd.to_datetime(text, utc=True, errors="coerce", format="ISO8601")
+    # Beyond pandas' nanosecond range (a 9999-12-31 "never" marker) is unparseable rather
+    # than an overflow error. Parquet timestamps come in microseconds, and pandas 3 parses
+    # text in microseconds too, so such a value gets this far as a date.
+    return stamps.where(stamps.between(*_NS_RANGE)).astype("datetime64[ns, UTC]")
 
 
 def _parse_float(values: pd.Series) -> pd.Series:

@@ -165,7 +165,12 @@ def _read_parquet(path: Path, spec: TableSpec) -> pd.DataFrame:
         table = pq.read_table(path, coerce_int96_timestamp_unit="us")
     except (pa.ArrowException, OSError) as exc:
         raise ContractError(f"{path}: not a readable Parquet file ({_one_line(exc)}).") from exc
-    return conform_parquet(path, table, spec).to_pandas(types_mapper=_string_mapper)
+    # The stored Arrow types are judged, not the pandas dtypes a writer's metadata records:
+    # pandas 3 records text columns as `str`, and with the metadata a column changed since
+    # (say text -> timestamp) came back as text, and an index column went into the index.
+    return conform_parquet(path, table, spec).to_pandas(
+        types_mapper=_string_mapper, ignore_metadata=True
+    )
 
 
 def _string_mapper(arrow_type: pa.DataType) -> pd.api.extensions.ExtensionDtype | None:
