@@ -44,7 +44,7 @@ def test_kinds_of_project_dtypes(training):
 
 def test_unsupported_column_is_refused_by_name():
     frame = pd.DataFrame({"gap": pd.to_timedelta([1, 2], unit="D"), "x": [1.0, 2.0]})
-    with pytest.raises(TypeError, match=r"gap \(timedelta64\[ns\]\)"):
+    with pytest.raises(TypeError, match=r"gap \(timedelta64\[[mun]?s\]\)"):  # ns, pandas 3: us
         feature_kinds(frame)
 
 

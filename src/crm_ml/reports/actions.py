@@ -212,7 +212,7 @@ def customers_to_save(scores: pd.DataFrame, config: ActionConfig) -> pd.DataFram
     reason = chosen["reason_1"] if "reason_1" in chosen else pd.Series(pd.NA, chosen.index)
     chosen["reason"] = reason
     chosen["suggested_intervention"] = pd.Series(
-        [config.intervention(r) for r in reason], index=chosen.index, dtype=object
+        [config.intervention(r) for r in reason], index=chosen.index, dtype=str
     )
     chosen = chosen.sort_values("expected_saved_value", ascending=False, kind="stable")
     chosen["expected_saved_value"] = chosen["expected_saved_value"].round(2)
