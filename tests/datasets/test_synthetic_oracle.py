@@ -6,10 +6,12 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from sklearn.metrics import roc_auc_score
 
 from crm_ml.datasets.synthetic import WorldSummary, oracle_churn_probability
+from crm_ml.datasets.synthetic.oracle import read_world_table
 
 from .conftest import recency_days
 
@@ -112,3 +114,18 @@ def test_oracle_for_another_horizon_and_a_bad_cutoff(synthetic_world: WorldSumma
     assert (merged["p_no_order_30"] > merged["p_no_order_90"]).mean() > 0.3
     with pytest.raises(ValueError, match="midnight"):
         oracle_churn_probability(synthetic_world.out_dir, "2024-06-01 12:00")
+
+
+def test_flags_of_a_csv_world_are_read_as_booleans(tmp_path) -> None:
+    # CSV text is object on pandas 2 and str on pandas 3; "false" must never count as true
+    path = tmp_path / "campaign_contacts.csv"
+    path.write_text(
+        "customer_id,sent_ts,is_treated\n"
+        "C1,2024-01-02T00:00:00Z,true\nC2,2024-01-03T00:00:00Z,false\n"
+    )
+    origin = pd.Timestamp("2024-01-01", tz="UTC")
+    out = read_world_table(
+        path, ["customer_id", "sent_ts", "is_treated"], "sent_ts", pa.array(["C1", "C2"]), origin
+    )
+    assert out["is_treated"].tolist() == [True, False]
+    assert out["sent_ts"].tolist() == [86_400, 2 * 86_400]

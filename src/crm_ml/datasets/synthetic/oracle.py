@@ -404,7 +404,10 @@ def read_world_table(
     ).filter(pc.fill_null(keep, False))
     out = frame.to_pandas()
     for column in out.columns:
-        if column in ("is_treated", "marketing_consent") and out[column].dtype == object:
+        # flags read from CSV are text (object on pandas 2, str on pandas 3)
+        if column in ("is_treated", "marketing_consent") and not pd.api.types.is_bool_dtype(
+            out[column]
+        ):
             out[column] = out[column].map({"true": True, "false": False, True: True, False: False})
     if not keep_null_ts:
         out[ts_column] = out[ts_column].astype(np.int64)
