@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import nbformat
@@ -67,3 +68,11 @@ def test_an_import_that_fails_fails_in_the_notebook_not_at_kernel_start(
     notebooks({"01_missing": "import a_module_that_does_not_exist"})
     with pytest.raises(PipelineError, match=r"01_missing.ipynb failed .*ModuleNotFoundError"):
         run_pipeline(project / "configs" / "test.yaml", run_id="missing", progress=False)
+
+
+def test_notebooks_run_on_the_python_that_runs_the_pipeline(project: Path, notebooks) -> None:
+    # The notebooks ask for the "python3" kernel: the one of the environment running the
+    # pipeline (its own kernelspec, "python" meaning this interpreter), so a second venv with
+    # other library versions tests its own packages, never those of .venv.
+    notebooks({"01_python": f"import sys\nassert sys.prefix == {sys.prefix!r}, sys.prefix"})
+    run_pipeline(project / "configs" / "test.yaml", run_id="python", progress=False)
