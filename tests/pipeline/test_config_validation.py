@@ -20,7 +20,8 @@ from crm_ml.pipeline.runner import run_pipeline
 from crm_ml.pipeline.steps.churn import model_config
 from crm_ml.pipeline.steps.clv import spend_config
 from crm_ml.pipeline.steps.frames import feature_config
-from crm_ml.pipeline.steps.propensity import propensity_settings, uplift_settings
+from crm_ml.pipeline.steps.propensity import propensity_settings
+from crm_ml.pipeline.steps.uplift import uplift_settings
 from crm_ml.recsys.config import RecsysConfig
 from crm_ml.reports.actions import ActionConfig
 

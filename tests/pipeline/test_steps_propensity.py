@@ -14,18 +14,14 @@ from crm_ml.pipeline.config import RunConfig, load_config
 from crm_ml.pipeline.data import run_scope
 from crm_ml.pipeline.paths import RunPaths
 from crm_ml.pipeline.steps import frames
-from crm_ml.pipeline.steps.frames import training_frame, training_frame_path
-from crm_ml.pipeline.steps.propensity import (
+from crm_ml.pipeline.steps.category_history import (
     CATEGORY_HISTORY,
     attach_category_history,
     category_history,
-    registry_name,
-    run_propensity,
-    score_propensity,
-    score_uplift,
-    split_by_campaign,
-    uplift_features,
 )
+from crm_ml.pipeline.steps.frames import training_frame, training_frame_path
+from crm_ml.pipeline.steps.propensity import registry_name, run_propensity, score_propensity
+from crm_ml.pipeline.steps.uplift import score_uplift, split_by_campaign, uplift_features
 from crm_ml.tracking import load_champion
 
 # One LightGBM thread: the test machine is shared, and OpenMP spinning on a busy core

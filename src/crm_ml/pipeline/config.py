@@ -167,7 +167,7 @@ def run_settings() -> Section:
             "churn": Section(BinaryModelConfig),
             "clv": Section(SpendModelConfig),
             "propensity": Section(BinaryModelConfig, {"categories": int}),
-            "uplift": Section(  # steps.propensity.UpliftSettings
+            "uplift": Section(  # steps.uplift.UpliftSettings
                 UpliftConfig,
                 {"response_window_days": int, "holdout_share": float, "offer_features": bool},
             ),

@@ -232,7 +232,8 @@ def _execute_one(
         pm.execute_notebook(
             str(notebook),
             str(output),
-            parameters={"run_dir": str(paths.root), "config_path": str(config_file)},
+            # track: log to MLflow and gate (a notebook opened by hand leaves the registry alone)
+            parameters={"run_dir": str(paths.root), "config_path": str(config_file), "track": True},
             cwd=str(project_root()),
             progress_bar=False,
             log_output=False,

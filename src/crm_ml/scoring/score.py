@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -47,11 +48,14 @@ def score_customers(
     allow_challenger: bool = False,
     progress: bool = False,
     staged: Mapping[str, str] | None = None,
+    unregistered: Mapping[str, Any] | None = None,
 ) -> ScoringResult:
     """Churn with reasons, CLV and uplift for every row of `current` (features + segments),
     with the models of `scope` (`crm_ml.scoring.champions.scoring_model`). The column
     `scored_with` says which model of each family scored the row (champion or challenger,
-    and its version), so challenger scores are marked in the file itself."""
+    and its version), so challenger scores are marked in the file itself. `unregistered`:
+    family -> a model this run trained without registering (a dev run), used first."""
+    unregistered = unregistered or {}
     result = ScoringResult(
         current[[c for c in PROFILE_COLUMNS if c in current]]
         .rename(columns={"rfm_segment": "segment", "net_spend_365d": "total_spend_365d"})
@@ -61,7 +65,9 @@ def score_customers(
         # unknown consent is no consent
         consent = result.scores["marketing_consent"].astype("Float64").fillna(0)
         result.scores["marketing_consent"] = consent.astype(bool).to_numpy()
-    churn = scoring_model("churn", allow_challenger, scope, staged=staged)
+    churn = scoring_model(
+        "churn", allow_challenger, scope, staged=staged, unregistered=unregistered.get("churn")
+    )
     if churn is None:
         raise LookupError("no churn model is registered for this data: run `crm-ml run` first")
     _remember(result, "churn", churn)
@@ -74,7 +80,14 @@ def score_customers(
         ("clv", "clv_12m", CLV_MONTHS_PER_HORIZON),
         ("uplift", "uplift", 1),
     ):
-        found = scoring_model(family, allow_challenger, scope, required=False, staged=staged)
+        found = scoring_model(
+            family,
+            allow_challenger,
+            scope,
+            required=False,
+            staged=staged,
+            unregistered=unregistered.get(family),
+        )
         if found is None:
             result.scores[column] = np.nan
             result.notes.append(

@@ -29,6 +29,7 @@ from crm_ml.pipeline.steps.frames import (
     typed_config,
 )
 from crm_ml.pipeline.steps.oracle import churn_gap_closure, has_oracle
+from crm_ml.pipeline.steps.run_models import forget_run_model, keep_in_run
 from crm_ml.pipeline.steps.tracked import Gate, flat_metrics, sample_sized, track_and_gate
 from crm_ml.tracking.registry import GateDecision
 
@@ -58,48 +59,92 @@ def model_config(config: RunConfig) -> BinaryModelConfig:
     return typed_config(BinaryModelConfig, config.models.get("churn", {}))
 
 
-def run_churn(paths: RunPaths, config: RunConfig, track: bool = True) -> ChurnOutcome:
-    frame = training_frame(paths, config, LABEL)
-    result = train_binary_model(frame, TARGET, model_config(config))
-    comparison = compare_to_baselines(
-        result.model, frame, TARGET, default_baselines("churn", horizon_days=config.horizon_days)
-    )
-    held = holdout(frame)
+def churn_frame(paths: RunPaths, config: RunConfig) -> pd.DataFrame:
+    """Features at every rolling cutoff with the churn label (`label`) and the split."""
+    return training_frame(paths, config, LABEL)
+
+
+def churn_baselines(config: RunConfig) -> list:
+    """The rules a churn model must beat: recency, a logistic RFM model, BG/NBD."""
+    return default_baselines("churn", horizon_days=config.horizon_days)
+
+
+def churn_oracle(
+    config: RunConfig, frame: pd.DataFrame, result: TrainingResult
+) -> dict[str, float]:
+    """Gap closure to the history and latent-trait oracles (empty without ground truth)."""
     raw_dir = raw_source_dir(config)
-    oracle = (
-        churn_gap_closure(result.predictions, held, raw_dir, config.horizon_days)
-        if has_oracle(raw_dir)
-        else {}
-    )
-    X = held[feature_columns(frame, TARGET)]
-    drivers = global_drivers(result.model, X)
+    if not has_oracle(raw_dir):
+        return {}
+    return churn_gap_closure(result.predictions, holdout(frame), raw_dir, config.horizon_days)
+
+
+def holdout_features(frame: pd.DataFrame) -> pd.DataFrame:
+    """The holdout rows' feature columns: what the explanation and the logged example use."""
+    return holdout(frame)[feature_columns(frame, TARGET)]
+
+
+def binary_figures(result: TrainingResult, X: pd.DataFrame | None = None) -> dict[str, Any]:
+    """ROC, reliability and cumulative gain on the holdout (and a SHAP summary of `X`)."""
     y, p = result.predictions["y_true"], result.predictions["y_pred"]
     figures = {
         "roc": plot_roc(y, {"LightGBM": p}),
         "calibration": plot_reliability(y, {"LightGBM": p}),
         "gain": plot_cumulative_gain(y, {"LightGBM": p}),
-        "shap_summary": plot_shap_summary(result.model, X),
     }
+    if X is not None:
+        figures["shap_summary"] = plot_shap_summary(result.model, X)
+    return figures
+
+
+def track_churn(
+    paths: RunPaths,
+    config: RunConfig,
+    frame: pd.DataFrame,
+    result: TrainingResult,
+    comparison: pd.DataFrame,
+    figures: dict[str, Any],
+    oracle: dict[str, float],
+) -> GateDecision:
+    """Log the model to MLflow and pass it through the champion gate (staged under the
+    pipeline, see `crm_ml.pipeline.promotions`)."""
+    forget_run_model(paths, "churn")
+    _, decision = track_and_gate(
+        "churn",
+        result.model,
+        features=holdout_features(frame),
+        params={"horizon_days": config.horizon_days, **vars(model_config(config))},
+        metrics={**flat_metrics(result.metrics), **oracle},
+        baseline_table=comparison,
+        figures=figures,
+        gate=sample_sized(GATE, float(config.models.get("calibration_bound", 0.02)), result),
+        run_name=paths.run_id,
+        tracking=run_tracking(paths, config),
+    )
+    return decision
+
+
+def run_churn(paths: RunPaths, config: RunConfig, track: bool = True) -> ChurnOutcome:
+    """Every step of notebook 03 in one call (the benchmarks' direct run and the tests);
+    the notebook shows the same steps cell by cell. Untracked, the model is kept in the
+    run folder for scoring (`keep_in_run`)."""
+    frame = churn_frame(paths, config)
+    result = train_binary_model(frame, TARGET, model_config(config))
+    comparison = compare_to_baselines(result.model, frame, TARGET, churn_baselines(config))
+    oracle = churn_oracle(config, frame, result)
+    X = holdout_features(frame)
     outcome = ChurnOutcome(
         result=result,
         comparison=comparison.table,
         not_beaten=comparison.not_beaten,
         oracle=oracle,
-        drivers=drivers,
-        figures=figures,
+        drivers=global_drivers(result.model, X),
+        figures=binary_figures(result, X),
     )
     if track:
-        metrics = {**flat_metrics(result.metrics), **oracle}
-        _, outcome.decision = track_and_gate(
-            "churn",
-            result.model,
-            features=X,
-            params={"horizon_days": config.horizon_days, **vars(model_config(config))},
-            metrics=metrics,
-            baseline_table=comparison.table,
-            figures=figures,
-            gate=sample_sized(GATE, float(config.models.get("calibration_bound", 0.02)), result),
-            run_name=paths.run_id,
-            tracking=run_tracking(paths, config),
+        outcome.decision = track_churn(
+            paths, config, frame, result, comparison.table, outcome.figures, oracle
         )
+    else:
+        keep_in_run(paths, "churn", result.model)
     return outcome

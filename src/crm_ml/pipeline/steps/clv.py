@@ -54,6 +54,7 @@ from crm_ml.pipeline.config import RunConfig
 from crm_ml.pipeline.paths import RunPaths
 from crm_ml.pipeline.promotions import run_tracking
 from crm_ml.pipeline.steps.frames import feature_columns, holdout, training_frame, typed_config
+from crm_ml.pipeline.steps.run_models import forget_run_model, keep_in_run
 from crm_ml.pipeline.steps.tracked import Gate, flat_metrics, track_and_gate
 from crm_ml.tracking.registry import GateDecision
 
@@ -131,12 +132,15 @@ def plot_clv_calibration(deciles: pd.DataFrame) -> Figure:
     return figure
 
 
-def run_clv(paths: RunPaths, config: RunConfig, track: bool = True) -> ClvOutcome:
-    """Train the spend model, compare it with BG/NBD + Gamma-Gamma on the same holdout rows,
-    calibrate by decile, and log it (gate: holdout MAE, no probability calibration)."""
-    frame = training_frame(paths, config, LABEL)
-    settings = spend_config(config)
-    result = train_spend_model(frame, TARGET, settings)
+def clv_frame(paths: RunPaths, config: RunConfig) -> pd.DataFrame:
+    """Features at every rolling cutoff with the spend in the horizon (`label`), and the split."""
+    return training_frame(paths, config, LABEL)
+
+
+def clv_comparison(
+    result: TrainingResult, frame: pd.DataFrame, config: RunConfig
+) -> tuple[pd.DataFrame, list[str]]:
+    """The model beside BG/NBD + Gamma-Gamma on the same holdout rows (and what it lost to)."""
     comparison = compare_to_baselines(
         result.model,
         frame,
@@ -146,55 +150,87 @@ def run_clv(paths: RunPaths, config: RunConfig, track: bool = True) -> ClvOutcom
     )
     table = comparison.table
     present = [c for c in [*COMPARISON_COLUMNS, "beaten_by_model", "note"] if c in table]
-    table = table[present]
+    return table[present], comparison.not_beaten
+
+
+def clv_evaluation(
+    result: TrainingResult, config: RunConfig
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    """(deciles, holdout_clv, figures): calibration by decile of predicted spend, each
+    holdout customer's actual and predicted spend with the 12-month value, and the charts."""
     y, predicted = result.predictions["y_true"], result.predictions["y_pred"]
     deciles = decile_calibration_table(y, predicted).rename(columns={"bin": "decile"})
-    factor = clv_12m_factor(config.horizon_days)
     holdout_clv = pd.DataFrame(
         {
             "customer_id": result.predictions["customer_id"],
             "actual_spend": y,
             "predicted_spend": predicted,
-            "clv_12m": predicted * factor,
+            "clv_12m": predicted * clv_12m_factor(config.horizon_days),
         }
     )
     figures = {
         "clv_distribution": plot_clv_distribution(holdout_clv["clv_12m"]),
         "clv_calibration": plot_clv_calibration(deciles),
     }
+    return deciles, holdout_clv, figures
+
+
+def track_clv(
+    paths: RunPaths,
+    config: RunConfig,
+    frame: pd.DataFrame,
+    result: TrainingResult,
+    comparison: pd.DataFrame,
+    figures: dict[str, Any],
+) -> GateDecision:
+    """Log the spend model and gate it on holdout MAE (no probability calibration)."""
+    mae = float(comparison.set_index("model").loc["model", "mae"])
+    gate = Gate(
+        metric="holdout_mae",
+        higher_is_better=False,
+        tolerance=GATE_RELATIVE_TOLERANCE * mae,
+        calibration_metric=None,
+    )
+    forget_run_model(paths, "clv")
+    _, decision = track_and_gate(
+        "clv",
+        result.model,
+        features=holdout(frame)[feature_columns(frame, TARGET)],
+        params={
+            "horizon_days": config.horizon_days,
+            "clv_12m_factor": clv_12m_factor(config.horizon_days),
+            **vars(spend_config(config)),
+        },
+        metrics=flat_metrics(result.metrics),
+        baseline_table=comparison,
+        figures=figures,
+        gate=gate,
+        run_name=paths.run_id,
+        tracking=run_tracking(paths, config),
+    )
+    return decision
+
+
+def run_clv(paths: RunPaths, config: RunConfig, track: bool = True) -> ClvOutcome:
+    """Every step of notebook 05's first part in one call (the benchmarks' direct run and
+    the tests); untracked, the model is kept in the run folder for scoring."""
+    frame = clv_frame(paths, config)
+    result = train_spend_model(frame, TARGET, spend_config(config))
+    table, not_beaten = clv_comparison(result, frame, config)
+    deciles, holdout_clv, figures = clv_evaluation(result, config)
     outcome = ClvOutcome(
         result=result,
         comparison=table,
-        not_beaten=comparison.not_beaten,
+        not_beaten=not_beaten,
         deciles=deciles,
         holdout_clv=holdout_clv,
         horizon_days=config.horizon_days,
         figures=figures,
     )
     if track:
-        X = holdout(frame)[feature_columns(frame, TARGET)]
-        gate = Gate(
-            metric="holdout_mae",
-            higher_is_better=False,
-            tolerance=GATE_RELATIVE_TOLERANCE * outcome.mae,
-            calibration_metric=None,
-        )
-        _, outcome.decision = track_and_gate(
-            "clv",
-            result.model,
-            features=X,
-            params={
-                "horizon_days": config.horizon_days,
-                "clv_12m_factor": factor,
-                **vars(settings),
-            },
-            metrics=flat_metrics(result.metrics),
-            baseline_table=table,
-            figures=figures,
-            gate=gate,
-            run_name=paths.run_id,
-            tracking=run_tracking(paths, config),
-        )
+        outcome.decision = track_clv(paths, config, frame, result, table, figures)
+    else:
+        keep_in_run(paths, "clv", result.model)
     return outcome
 
 

@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 from crm_ml.pipeline.config import RunConfig
 from crm_ml.pipeline.data import accepted_as_of, ensure_accepted, raw_source_dir
 from crm_ml.pipeline.paths import RunPaths
-from crm_ml.pipeline.promotions import RunTracking, run_tracking
+from crm_ml.pipeline.promotions import run_tracking
 from crm_ml.pipeline.steps.frames import cutoff_plan
 from crm_ml.pipeline.steps.oracle import has_oracle, load_true_affinity
 from crm_ml.pipeline.steps.segments import CURRENT
@@ -31,7 +31,9 @@ from crm_ml.recsys import (
     fit_engine,
     select_recommender,
 )
+from crm_ml.recsys.selection import Selection
 from crm_ml.recsys.tuning import HALF_LIFE, SEARCH_SPACE
+from crm_ml.tracking.registry import GateDecision
 
 MODELS = MODEL_NAMES
 ENGINE_FILE = "recsys_engine.pkl"
@@ -88,7 +90,7 @@ def segments_of(paths: RunPaths) -> pd.Series | None:
     return frame.set_index("customer_id")["rfm_segment"].astype(str)
 
 
-def _comparison_chart(table: pd.DataFrame) -> Figure:
+def comparison_chart(table: pd.DataFrame) -> Figure:
     fig = Figure(figsize=(8, 3.6))
     ax = fig.subplots()
     table["recall@10"].sort_values().plot.barh(ax=ax, color="#6c8ebf")
@@ -138,69 +140,117 @@ def skipped_outcome(reason: str) -> RecsysOutcome:
     )
 
 
-def run_recommendations(paths: RunPaths, config: RunConfig, track: bool = True) -> RecsysOutcome:
+@dataclass(frozen=True)
+class RecsysInputs:
+    """What the recommenders learn from and how they are judged: the accepted tables, the
+    settings, the holdout cutoff (search before it, test after it), the synthetic world's
+    true affinities (oracle row, None elsewhere) and the customers' segments."""
+
+    tables: dict[str, pd.DataFrame]
+    settings: RecsysConfig
+    holdout_cutoff: pd.Timestamp
+    affinity: pd.DataFrame | None
+    segments: pd.Series | None
+    skipped: str = ""  # why nothing can be recommended (empty: it can)
+
+
+def recsys_inputs(paths: RunPaths, config: RunConfig) -> RecsysInputs:
+    """The inputs of notebook 06; `skipped` says why when the catalogue leaves no choice."""
     ensure_accepted(paths, config)
     tables = load_accepted(paths)
     products = tables["orders"]["product_id"].nunique()
-    (paths.root / SKIPPED_FILE).unlink(missing_ok=True)
+    skipped = ""
     if products < MIN_PRODUCTS:
-        reason = (
+        skipped = (
             f"the orders hold {products} product(s), so there is nothing to choose between: "
             "no recommender was trained and no offers are made"
         )
-        (paths.root / SKIPPED_FILE).write_text(reason)
-        return skipped_outcome(reason)
-    rconfig = RecsysConfig.model_validate(config.recsys)
     raw_dir = raw_source_dir(config)
-    affinity = load_true_affinity(raw_dir) if has_oracle(raw_dir) else None
-    segments = segments_of(paths)
-    holdout_cutoff = cutoff_plan(paths, config).holdout
-    # hyper-parameters chosen on the window just before the holdout cutoff, never on it
-    chosen = select_recommender(
+    return RecsysInputs(
         tables,
-        holdout_cutoff,
-        rconfig,
-        MODELS,
-        horizon_days=rconfig.eval_horizon_days,
-        affinity=affinity,
-        segments=segments,
+        RecsysConfig.model_validate(config.recsys),
+        cutoff_plan(paths, config).holdout,
+        load_true_affinity(raw_dir) if has_oracle(raw_dir) else None,
+        segments_of(paths),
+        skipped,
     )
-    comparison, best = chosen.comparison, chosen.best_model
-    served_name = f"served:{best}"
-    engine = fit_engine(tables, pd.Timestamp(accepted_as_of(paths)), chosen.serving, segments)
-    recommendations = engine.recommend(export=True)
-    recommendations.to_parquet(paths.scores / "recommendations.parquet", index=False)
+
+
+def choose_recommender(inputs: RecsysInputs) -> Selection:
+    """Search every model on a window before the holdout cutoff (never on it), compare them
+    all with popularity and buy-again on the purchases after it, pick the best."""
+    return select_recommender(
+        inputs.tables,
+        inputs.holdout_cutoff,
+        inputs.settings,
+        MODELS,
+        horizon_days=inputs.settings.eval_horizon_days,
+        affinity=inputs.affinity,
+        segments=inputs.segments,
+    )
+
+
+def serve(paths: RunPaths, inputs: RecsysInputs, chosen: Selection) -> RecommendationEngine:
+    """The best model refitted on everything up to the export date; its rule-abiding lists
+    of consenting customers go to the run's scores, the engine to the run folder."""
+    engine = fit_engine(
+        inputs.tables, pd.Timestamp(accepted_as_of(paths)), chosen.serving, inputs.segments
+    )
+    engine.recommend(export=True).to_parquet(paths.scores / "recommendations.parquet", index=False)
     with (paths.root / ENGINE_FILE).open("wb") as fh:
         pickle.dump(engine, fh)
-    metrics = {
+    (paths.root / SKIPPED_FILE).unlink(missing_ok=True)
+    return engine
+
+
+def recsys_metrics(chosen: Selection) -> dict[str, float]:
+    """The figures the report, the scorecard and the gate read."""
+    comparison, best = chosen.comparison, chosen.best_model
+    served = f"served:{best}"
+    return {
         "best_recall_at_10": float(comparison.loc[best, "recall@10"]),
-        "served_recall_at_10": float(comparison.loc[served_name, "recall@10"]),
+        "served_recall_at_10": float(comparison.loc[served, "recall@10"]),
         "popularity_recall_at_10": float(comparison.loc["popular", "recall@10"]),
-        "recommendation_conversion": float(comparison.loc[served_name, "hit_rate@10"]),
+        "recommendation_conversion": float(comparison.loc[served, "hit_rate@10"]),
     }
+
+
+def skip(paths: RunPaths, reason: str) -> RecsysOutcome:
+    """Record why this run recommends nothing (scoring then makes no offers)."""
+    (paths.root / SKIPPED_FILE).write_text(reason)
+    return skipped_outcome(reason)
+
+
+def run_recommendations(paths: RunPaths, config: RunConfig, track: bool = True) -> RecsysOutcome:
+    """Every step of notebook 06 in one call (the benchmarks' direct run and the tests)."""
+    inputs = recsys_inputs(paths, config)
+    if inputs.skipped:
+        return skip(paths, inputs.skipped)
+    chosen = choose_recommender(inputs)
+    engine = serve(paths, inputs, chosen)
+    metrics = recsys_metrics(chosen)
     outcome = RecsysOutcome(
-        comparison,
-        best,
-        recommendations,
+        chosen.comparison,
+        chosen.best_model,
+        pd.read_parquet(paths.scores / "recommendations.parquet"),
         engine,
         metrics,
-        {"recsys": _comparison_chart(comparison)},
+        {"recsys": comparison_chart(chosen.comparison)},
         searched=search_table(chosen.searched),
     )
     if track:
-        outcome.decision = _track(
-            engine, comparison, metrics, run_tracking(paths, config), paths.run_id
-        )
+        outcome.decision = track_recommender(paths, config, engine, chosen.comparison, metrics)
     return outcome
 
 
-def _track(
-    engine,
+def track_recommender(
+    paths: RunPaths,
+    config: RunConfig,
+    engine: RecommendationEngine,
     comparison: pd.DataFrame,
     metrics: dict[str, float],
-    tracking: RunTracking,
-    run_name: str,
-):
+) -> GateDecision:
+    """Log the served engine as a pyfunc model and gate it on the served lists' recall@10."""
     from mlflow import MlflowClient
 
     from crm_ml.recsys.pyfunc import log_recommender
@@ -209,8 +259,9 @@ def _track(
     from crm_ml.tracking.store import ensure_experiment
 
     configure_tracking()
+    tracking = run_tracking(paths, config)
     logged = log_recommender(
-        engine, comparison, run_name=run_name, experiment_id=ensure_experiment("recsys")
+        engine, comparison, run_name=paths.run_id, experiment_id=ensure_experiment("recsys")
     )
     client = MlflowClient()
     for name, value in metrics.items():

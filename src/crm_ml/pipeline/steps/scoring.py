@@ -16,6 +16,7 @@ from crm_ml.pipeline.data import accepted_as_of, run_scope
 from crm_ml.pipeline.paths import RunPaths
 from crm_ml.pipeline.promotions import staged_promotions
 from crm_ml.pipeline.steps.recommend import ENGINE_FILE, SKIPPED_FILE, load_engine
+from crm_ml.pipeline.steps.run_models import run_models
 from crm_ml.pipeline.steps.segments import CURRENT
 from crm_ml.recsys import RecommendationEngine, next_best_offer
 from crm_ml.scoring.champions import scoring_model
@@ -93,6 +94,7 @@ def run_scoring(
         allow_challenger=allow_challenger,
         progress=progress,
         staged=staged_promotions(paths.root),
+        unregistered=run_models(paths),
     )
     scores = result.scores
     notes = list(result.notes)

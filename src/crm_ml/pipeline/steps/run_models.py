@@ -1,0 +1,38 @@
+"""Models a run trained without registering them (a notebook opened by hand, `track=False`).
+
+They are kept in the run folder, so the scoring notebook of the same dev run scores with
+the models just trained, and nothing reaches the MLflow registry.
+"""
+
+from __future__ import annotations
+
+import pickle
+from typing import Any
+
+from crm_ml.pipeline.paths import RunPaths
+
+FOLDER = "models"
+
+
+def keep_in_run(paths: RunPaths, family: str, model: Any) -> None:
+    folder = paths.root / FOLDER
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f"{family}.pkl.tmp"
+    with tmp.open("wb") as fh:
+        pickle.dump(model, fh)
+    tmp.replace(folder / f"{family}.pkl")
+
+
+def forget_run_model(paths: RunPaths, family: str) -> None:
+    """A tracked fit replaces what an earlier untracked fit of the same run folder kept."""
+    (paths.root / FOLDER / f"{family}.pkl").unlink(missing_ok=True)
+
+
+def run_models(paths: RunPaths) -> dict[str, Any]:
+    """family -> the model this run kept (empty when everything was tracked)."""
+    folder = paths.root / FOLDER
+    out = {}
+    for file in sorted(folder.glob("*.pkl")) if folder.exists() else []:
+        with file.open("rb") as fh:
+            out[file.stem] = pickle.load(fh)
+    return out
