@@ -27,8 +27,10 @@ def test_environment_yml_mirrors_pyproject() -> None:
     conda = {
         _normalise(d)
         for d in env["dependencies"]
-        if isinstance(d, str) and not d.startswith(("python=", "pip"))
+        if isinstance(d, str) and not d.startswith(("python", "pip"))
     }
+    python = next(d for d in env["dependencies"] if isinstance(d, str) and d.startswith("python"))
+    assert python == f"python{project['requires-python']}", "the two declare other Pythons"
     assert conda == wanted, (
         f"only in environment.yml: {sorted(conda - wanted)}; only in pyproject: {sorted(wanted - conda)}"
     )

@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import ast
 import json
+import uuid
 from pathlib import Path
 from typing import Any
 
 import nbformat
 from jupyter_client.manager import AsyncKernelManager
+from jupyter_core.paths import jupyter_runtime_dir
 from jupyter_core.utils import run_sync
 from papermill.clientwrap import PapermillNotebookClient
 from papermill.engines import NBClientEngine, papermill_engines
@@ -62,7 +64,14 @@ class WarmKernel:
 
     def __init__(self, notebook: Path, cwd: Path) -> None:
         spec = nbformat.read(notebook, as_version=4).metadata.get("kernelspec", {})
-        self.manager = AsyncKernelManager(kernel_name=spec.get("name", "python3"))
+        # IPC (Unix sockets in Jupyter's runtime directory): the
+        # kernel talks only to this process, so nothing listens on a TCP port in plain text
+        # and ipykernel has no reason to warn about a missing encryption.
+        self.manager = AsyncKernelManager(kernel_name=spec.get("name", "python3"), transport="ipc")
+        # absolute: the kernel runs in `cwd`, the client in ours
+        runtime = Path(jupyter_runtime_dir())
+        runtime.mkdir(parents=True, exist_ok=True)
+        self.manager.ip = str(runtime / f"crm-ml-{uuid.uuid4().hex[:12]}-ipc")
         # One option per line: traitlets appends repeated list options. An import that fails
         # here only logs a warning; the notebook then runs it and fails with the real error.
         preload = [
