@@ -371,6 +371,27 @@ def world_rows(data: Mapping[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
+def replication_rows(data: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """bench_replications.py: each published parameter against our estimate."""
+    rows = []
+    for fit in data["sbg"]:
+        for name, value in fit["parameters"].items():
+            rows.append(
+                row(
+                    "sBG contract-retention replication",
+                    f"Fader & Hardie (2007) {fit['cohort']} cohort, years 1-{fit['years']}",
+                    fit["years"],
+                    f"sBG {name}",
+                    value,
+                    higher_is_better=False,
+                    published={"value": fit["published"][name], "citation": fit["citation"]},
+                    target=target("within 1% of published", "<=", 0.01, on="relative_error"),
+                    section="quality",
+                )
+            )
+    return rows
+
+
 # ---------------------------------------------------------------- speed and scale
 
 VALIDATE_TARGET_GB, VALIDATE_TARGET_LINES = 3.0, 1_000_000  # issue 2: 1M order lines < 3 GB

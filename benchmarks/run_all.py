@@ -52,6 +52,7 @@ from render import render_markdown  # noqa: E402
 from report_rows import (  # noqa: E402
     growth_rows,
     quality_rows,
+    replication_rows,
     speed_rows,
     table_rows,
     world_rows,
@@ -71,9 +72,10 @@ BENCHMARKS = (
     "quality",
     "tables",
     "recsys_worlds",
+    "replications",
 )
 # run once per profile, whatever its sizes: batteries of data the defaults were not tuned on
-BATTERIES = ("tables", "recsys_worlds")
+BATTERIES = ("tables", "recsys_worlds", "replications")
 LIBRARIES = (
     "crm-ml",
     "numpy",
@@ -152,6 +154,7 @@ def commands(
         "quality": ["--customers", str(size)],
         "tables": ["--only", profile.tables] if profile and profile.tables else [],
         "recsys_worlds": ["--worlds", profile.worlds] if profile and profile.worlds else [],
+        "replications": [],
     }
     command = [sys.executable, script, *args[bench], *out]
     if extra_json is not None:
@@ -239,6 +242,8 @@ def build_rows(results: dict[str, dict[int, dict[str, Any]]]) -> list[dict[str, 
         rows += table_rows(data)
     for data in results.get("recsys_worlds", {}).values():
         rows += world_rows(data)
+    for data in results.get("replications", {}).values():
+        rows += replication_rows(data)
     return rows + speed_rows(results) + growth_rows(results)
 
 

@@ -27,7 +27,7 @@ ROW_KEYS |= {"target", "met", "higher_is_better", "section", "headline"}
 
 def test_every_benchmark_ran_with_finite_positive_timings(smoke_report: dict[str, Any]) -> None:
     results = smoke_report["results"]
-    assert set(results) == {*MEASURED, "quality", "tables", "recsys_worlds"}
+    assert set(results) == {*MEASURED, "quality", "tables", "recsys_worlds", "replications"}
     for bench, (group, names) in MEASURED.items():
         for size, data in results[bench].items():
             assert set(data[group]) == names, (bench, size)
@@ -70,6 +70,9 @@ def test_rows_follow_the_schema_and_cdnow_replicates(smoke_report: dict[str, Any
     replication = [r for r in rows if r["task"] == "CDNOW BG/NBD replication"]
     assert [r["metric"] for r in replication] == [f"BG/NBD {p}" for p in ("r", "alpha", "a", "b")]
     assert all(r["met"] and r["published"]["citation"] for r in replication)
+    sbg = [r for r in rows if r["task"] == "sBG contract-retention replication"]
+    assert [r["metric"] for r in sbg] == ["sBG alpha", "sBG beta"] * 2  # two cohorts
+    assert all(r["met"] for r in sbg)
 
 
 def test_batteries_compare_ours_with_the_references_and_popularity(
