@@ -78,6 +78,16 @@ def test_category_history_sees_only_lines_before_the_cutoff() -> None:
     assert per_row["category_spend_share_365d"].tolist() == [0.25, 0.0]
 
 
+def test_category_history_of_a_cutoff_before_any_line() -> None:
+    # nobody has a history yet at the first cutoff (its empty share was text on pandas 3)
+    lines = _lines([("a", "o1", "2022-01-01", 10.0, "books")])
+    early, late = pd.Timestamp("2021-06-01", tz="UTC"), pd.Timestamp("2024-06-01", tz="UTC")
+    history = category_history(lines, [early, late])
+    assert history["cutoff"].tolist() == [late]
+    assert history["category_spend_share_365d"].dtype == float
+    assert history["category_spend_share_365d"].tolist() == [0.0]  # older than a year
+
+
 HOSTILE_CATEGORIES = ["Food/Drink", "Food Drink", "food drink", "..", "../../etc", "食品", ""]
 
 

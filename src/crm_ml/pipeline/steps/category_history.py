@@ -58,7 +58,9 @@ def category_history(lines: pd.DataFrame, cutoffs: Iterable[pd.Timestamp]) -> pd
             pd.DataFrame({"last": ever}).join(orders.rename("orders")).join(spend.rename("spend"))
         )
         frame = frame.reset_index()
-        share = frame["spend"] / frame["customer_id"].map(total)
+        # float: mapping through an empty total (no spend that year) keeps the key's text
+        # dtype on pandas 3
+        share = frame["spend"].astype(float) / frame["customer_id"].map(total).astype(float)
         frames.append(
             pd.DataFrame(
                 {
