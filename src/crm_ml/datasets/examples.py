@@ -17,19 +17,19 @@ ADDONS = ("OnlineSecurity", "OnlineBackup", "DeviceProtection", "TechSupport")
 
 
 def subscriber_table(
-    n: int = 2_000, seed: int = 0, churn_shift: float = 0.0, truth: bool = False
+    n: int = 2_000, *, seed: int = 0, churn_shift: float = 0.0, truth: bool = False
 ) -> pd.DataFrame:
     """A seeded subscriber table with a `customerID` column and a "Yes"/"No" `Churn` label.
 
     Parameters
     ----------
-    n
+    n : int, default 2000
         Number of subscribers (rows).
-    seed
+    seed : int, default 0
         Seed of the generator.
-    churn_shift
+    churn_shift : float, default 0.0
         Added to every subscriber's churn log-odds (0 gives about 26% churn).
-    truth
+    truth : bool, default False
         Also return `churn_probability`, the probability each `Churn` was drawn with (what
         a perfect model would predict; never a feature).
 

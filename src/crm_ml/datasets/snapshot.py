@@ -113,10 +113,53 @@ def shape_like(template: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
 def load_snapshot(
     path_or_frame: str | Path | pd.DataFrame,
     label: str,
+    *,
     id_column: str | None = None,
     config: SnapshotConfig | None = None,
 ) -> SnapshotFrame:
-    """Read and check a snapshot table (CSV or Parquet file, or a DataFrame)."""
+    """Read and check a snapshot table (CSV or Parquet file, or a DataFrame).
+
+    Parameters
+    ----------
+    path_or_frame : str, pathlib.Path or pandas.DataFrame
+        A ``.csv``, ``.csv.gz``, ``.tsv`` or ``.parquet`` file, or a frame (copied, never
+        changed).
+    label : str
+        The label column: two values (0/1, booleans, or text such as Yes/No, whose positive
+        value is one of `config.positive_labels`) or numbers (a regression).
+    id_column : str, optional
+        Customer ids, unique and non-empty; never a feature. Without it the frame's index
+        is the id (a range index when the index repeats).
+    config : SnapshotConfig, optional
+        Positive label values and which columns to drop; ``SnapshotConfig()`` by default.
+
+    Returns
+    -------
+    SnapshotFrame
+        `features` (numeric, bool or category columns), `label` (0/1 ints or floats),
+        `ids`, `task` ("binary" or "regression") and `dropped` (column -> reason), all
+        indexed by the ids.
+
+    Raises
+    ------
+    SnapshotError
+        A missing file or column, an unsupported file type, no rows, empty or repeated
+        ids, an empty or single-valued label, a text label whose positive value is unknown,
+        or no usable feature column left.
+
+    Examples
+    --------
+    >>> from crm_ml.datasets import subscriber_table
+    >>> snap = load_snapshot(subscriber_table(200, seed=1), "Churn", id_column="customerID")
+    >>> snap.task, snap.features.shape
+    ('binary', (200, 16))
+    >>> snap.ids[:2].tolist()
+    ['0000-1', '0001-1']
+    >>> load_snapshot(subscriber_table(50).assign(Churn="No"), "Churn")
+    Traceback (most recent call last):
+    ...
+    crm_ml.datasets.snapshot.SnapshotError: snapshot frame: label column 'Churn' has a single value ('No'); a model needs both outcomes
+    """
     config = config or SnapshotConfig()
     frame, where = _read(path_or_frame)
     if label not in frame.columns:

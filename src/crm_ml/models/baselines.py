@@ -428,6 +428,7 @@ def compare_to_baselines(
     frame: pd.DataFrame,
     label: str,
     baselines: Sequence[Baseline],
+    *,
     task: Task = "binary",
     split_column: str = "split",
     train_rows: np.ndarray | None = None,
@@ -440,7 +441,60 @@ def compare_to_baselines(
 
     Rows come from `split_column` (train / holdout) unless masks are given. A plain table
     (no split column) is better compared by cross-validation:
-    `crm_ml.models.cross_validate_models` or `fit_table`.
+    `crm_ml.models.cross_validate_models` or `fit_table`. A baseline that cannot run (a
+    missing column, a failed fit) gets a row with the reason in `note` and a warning.
+
+    Parameters
+    ----------
+    model : object
+        Anything with ``predict(frame) -> ndarray`` (a `TrainingResult.model`).
+    frame : pandas.DataFrame
+        Feature columns, the label and, without masks, `split_column`.
+    label : str
+        The label column (0/1 for "binary", numbers for "spend").
+    baselines : sequence of Baseline
+        Objects with ``fit(frame, y)`` and ``predict(frame)`` and a `name`, e.g.
+        ``default_baselines("churn")``.
+    task : {"binary", "spend"}, default "binary"
+        Which metrics to compute.
+    split_column : str, default "split"
+        The column whose "train" and "holdout" rows are used when no masks are given.
+    train_rows, holdout_rows : numpy.ndarray of bool, optional
+        Row masks (both, or neither) instead of `split_column`.
+    metrics_to_beat : sequence of str, optional
+        The metrics the model must win on all of; ("roc_auc", "log_loss") for "binary",
+        ("mae",) for "spend" by default.
+
+    Returns
+    -------
+    BaselineComparison
+        `table` (one row per model: the model first, then each baseline; metric columns,
+        `beaten_by_model`, `note`), `not_beaten` (names) and `metrics_to_beat`.
+
+    Raises
+    ------
+    KeyError
+        When no masks are given and the frame has no `split_column`.
+    ValueError
+        When there are no holdout rows.
+
+    Examples
+    --------
+    >>> from crm_ml.datasets import subscriber_table
+    >>> from crm_ml.models import ColumnRuleBaseline, train_binary_model
+    >>> table = subscriber_table(400, seed=1)
+    >>> frame = table[["tenure", "MonthlyCharges"]].assign(
+    ...     churn=table["Churn"].eq("Yes").astype(int),
+    ...     split=["train"] * 300 + ["holdout"] * 100,
+    ... )
+    >>> train = frame[frame["split"] == "train"].drop(columns="split")
+    >>> model = train_binary_model(train, "churn", id_column=None).model
+    >>> tenure_rule = ColumnRuleBaseline("tenure_rule", "tenure", increasing=False)
+    >>> comparison = compare_to_baselines(model, frame, "churn", [tenure_rule])
+    >>> comparison.table["model"].tolist(), comparison.metrics_to_beat
+    (['model', 'tenure_rule'], ('roc_auc', 'log_loss'))
+    >>> comparison.not_beaten == [] or comparison.not_beaten == ["tenure_rule"]
+    True
     """
     if train_rows is None or holdout_rows is None:
         if split_column not in frame.columns:

@@ -204,14 +204,34 @@ class CrmClassifier(ClassifierMixin, BaseEstimator):
 
 @dataclass
 class TableFit:
-    """What `fit_table` returns.
+    """What `fit_table` returns: the fitted model beside its fair (cross-validated) judgement.
 
-    model: the classifier fitted on every row (on `snapshot.features`). comparison:
-    cross-validated metrics of our model and the references on the same folds (empty when
-    compare=False). snapshot: the table as read (features, label, ids, dropped columns).
-    reasons: score and reasons of every row from the fitted model (in-sample; for a fair
-    score use `comparison`). `predict_proba` and `reason_codes` score new rows shaped like
-    the file.
+    `predict_proba` and `reason_codes` score new rows shaped like the file.
+
+    Attributes
+    ----------
+    model : CrmClassifier
+        The classifier fitted on every row (on `snapshot.features`).
+    snapshot : SnapshotFrame
+        The table as read: features, label, ids, dropped columns.
+    comparison : pandas.DataFrame
+        Cross-validated metrics of our model and the references on the same folds, one row
+        per model (empty when ``compare=False``).
+    reasons : pandas.DataFrame
+        Score and reasons of every row from the fitted model, indexed by the ids (in-sample;
+        for a fair score use `comparison`).
+    id_column : str or None
+        The id column of the table, used to index the scores of new rows.
+
+    Examples
+    --------
+    >>> from crm_ml.datasets import subscriber_table
+    >>> fit = fit_table(subscriber_table(300, seed=4), "Churn", id_column="customerID",
+    ...                 compare=False, n_folds=3, progress=False)
+    >>> fit.comparison.empty, fit.reasons.columns[0]
+    (True, 'score')
+    >>> fit.predict_proba(subscriber_table(2, seed=5)).round(2).index.tolist()
+    ['0000-5', '0001-5']
     """
 
     model: CrmClassifier
@@ -256,27 +276,32 @@ def fit_table(
 
     Parameters
     ----------
-    path_or_frame
-        A CSV / Parquet file or a DataFrame, one row per customer.
-    label
+    path_or_frame : str, pathlib.Path or pandas.DataFrame
+        A CSV / Parquet file or a DataFrame, one row per customer (read by `load_snapshot`).
+    label : str
         The label column: 0/1, boolean, or two text values such as "Yes"/"No".
-    id_column
+    id_column : str, optional
         Customer id column (kept as the index of `reasons`, never a feature).
-    compare
+    compare : bool, default True
         Cross-validate ours, `LGBMClassifier()` and logistic regression on the same folds.
-    n_folds
-        Folds of that comparison.
-    config
-        Trainer settings for `CrmClassifier`.
+    n_folds : int, default 5
+        Folds of that comparison and of the cross-fitting.
+    config : BinaryModelConfig, optional
+        Trainer settings for `CrmClassifier`; its search setting is kept.
+    progress : bool, default True
+        A progress bar over the comparison's folds.
 
     Returns
     -------
     TableFit
+        The model fitted on every row, the comparison, the snapshot and in-sample reasons.
 
     Raises
     ------
     SnapshotError
-        When the file cannot be read or the label is not binary.
+        When the file cannot be read or the label is neither binary nor numeric.
+    ValueError
+        When the label is numeric with more than two values (a regression, not a class).
 
     Examples
     --------
@@ -292,7 +317,7 @@ def fit_table(
     >>> fit.predict_proba(subscriber_table(5, seed=3)).index.name   # new rows, same columns
     'customerID'
     """
-    snapshot = load_snapshot(path_or_frame, label, id_column)
+    snapshot = load_snapshot(path_or_frame, label, id_column=id_column)
     if snapshot.task != "binary":
         raise ValueError(f"fit_table needs a binary label; {label!r} is {snapshot.task}")
     settings = config or BinaryModelConfig()

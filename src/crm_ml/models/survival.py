@@ -44,7 +44,7 @@ class ShiftedBetaGeometric:
     >>> model = ShiftedBetaGeometric.fit(high_end)
     >>> round(model.alpha, 3), round(model.beta, 3)
     (0.668, 3.806)
-    >>> [round(100 * s, 1) for s in model.survival(range(8, 11))]
+    >>> [round(100 * float(s), 1) for s in model.survival(range(8, 11))]
     [46.0, 43.6, 41.4]
     """
 
@@ -147,11 +147,8 @@ def kaplan_meier(duration: pd.Series | np.ndarray, ended: pd.Series | np.ndarray
 
     Examples
     --------
-    >>> kaplan_meier([1, 2, 2, 3, 4], [True, True, False, True, False])
-       time  at_risk  events  survival
-    0   1.0        5        1  0.800000
-    1   2.0        4        1  0.600000
-    2   3.0        2        1  0.300000
+    >>> kaplan_meier([1, 2, 2, 3, 4], [True, True, False, True, False]).round(6).to_dict("list")
+    {'time': [1.0, 2.0, 3.0], 'at_risk': [5, 4, 2], 'events': [1, 1, 1], 'survival': [0.8, 0.6, 0.3]}
     """
     frame = pd.DataFrame({"time": np.asarray(duration, float), "ended": np.asarray(ended, bool)})
     if frame["time"].isna().any() or (frame["time"] < 0).any():

@@ -165,14 +165,46 @@ class SpendModel(_BoosterModel):
 class TrainingResult:
     """The model plus what a run reports about it.
 
-    metrics: one row per evaluated part, one column per metric. With a split column:
-    "calibration" (validation rows not used for early stopping), "calibration_uncalibrated"
-    and "holdout". Cross-fitted: "out_of_fold" (the calibrated blend; the calibrator saw
-    these margins, so read it as a fit, not a test) and, for binary models, "out_of_fold_trees"
-    and "out_of_fold_linear" (each part alone, before calibration). predictions: the holdout
-    rows (cross-fitted: every row, out of fold) with ids, `y_true` and `y_pred`. rows: the
-    masks used with a split column; folds: the folds when cross-fitted. notes: every guard
-    that fired, in words.
+    Attributes
+    ----------
+    model : BinaryModel or SpendModel
+        The fitted model: ``model.predict(frame)`` gives calibrated probabilities (binary)
+        or spend; ``model.feature_names`` are the columns it reads.
+    metrics : pandas.DataFrame
+        One row per evaluated part, one column per metric. With a split column:
+        "calibration" (validation rows not used for early stopping),
+        "calibration_uncalibrated" and "holdout". Cross-fitted: "out_of_fold" (the
+        calibrated blend; the calibrator saw these margins, so read it as a fit, not a test)
+        and, for binary models, "out_of_fold_trees" and "out_of_fold_linear" (each part
+        alone, before calibration).
+    predictions : pandas.DataFrame
+        The holdout rows (cross-fitted: every row, out of fold) with the id and cutoff
+        columns the frame has, `y_true` and `y_pred`.
+    leakage_table : pandas.DataFrame
+        The single-feature check against leakage (`crm_ml.models.leakage`).
+    split_summary : dict
+        How the rows were used (split method, rows per part or folds).
+    calibration_table : pandas.DataFrame or None
+        The calibrators tried and their cross-fitted loss (binary models).
+    search_table : pandas.DataFrame or None
+        The hyper-parameter trials, when a search ran.
+    rows : SplitRows or None
+        The row masks used with a split column.
+    folds : list of Fold or None
+        The folds when cross-fitted.
+    notes : list of str
+        Every guard that fired, in words.
+
+    Examples
+    --------
+    >>> from crm_ml.datasets import subscriber_table
+    >>> table = subscriber_table(300, seed=1)
+    >>> frame = table[["tenure", "MonthlyCharges"]].assign(churn=table["Churn"].eq("Yes"))
+    >>> result = train_binary_model(frame, "churn", id_column=None)
+    >>> result.metrics.index.tolist()
+    ['out_of_fold', 'out_of_fold_trees', 'out_of_fold_linear']
+    >>> result.predictions.columns.tolist(), result.split_summary["method"]
+    (['y_true', 'y_pred'], '5-fold cross-fitting')
     """
 
     model: BinaryModel | SpendModel
@@ -491,6 +523,7 @@ def train_binary_model(
     frame: pd.DataFrame,
     label: str,
     config: BinaryModelConfig | None = None,
+    *,
     split_column: str | None = "split",
     id_column: str | None = "customer_id",
     feature_columns: Sequence[str] | None = None,
@@ -499,18 +532,18 @@ def train_binary_model(
 
     Parameters
     ----------
-    frame
+    frame : pandas.DataFrame
         One row per customer (x cutoff): feature columns, the label, and optionally
         `split_column` (train / validation / holdout) and `id_column`.
-    label
-        The 0/1 (or boolean) label column.
-    config
+    label : str
+        The 0/1 (or boolean) label column; no missing values.
+    config : BinaryModelConfig, optional
         Settings; `BinaryModelConfig()` by default.
-    split_column
-        Use the split in this column when the frame has it; otherwise cross-fit.
-    id_column
+    split_column : str or None, default "split"
+        Use the split in this column when the frame has it; otherwise (or None) cross-fit.
+    id_column : str or None, default "customer_id"
         Customer ids: never a feature; rows of one customer stay in one fold.
-    feature_columns
+    feature_columns : sequence of str, optional
         The features to use; default every column that is not an id, time, label or excluded.
 
     Returns
@@ -520,11 +553,36 @@ def train_binary_model(
 
     Raises
     ------
+    KeyError
+        When the label column is not in the frame.
+    ValueError
+        When the label has missing values or values other than 0/1.
     LeakageError
         When one feature alone nearly predicts the labels (config.leakage.action="warn"
         logs instead).
     TooFewRowsError
         When the rarer class has too few rows to cross-fit.
+
+    Examples
+    --------
+    A plain table (no split column) is cross-fitted; nothing is held out:
+
+    >>> from crm_ml.datasets import subscriber_table
+    >>> from crm_ml.models import BinaryModelConfig, SearchConfig
+    >>> table = subscriber_table(400, seed=1)
+    >>> frame = table[["customerID", "tenure", "Contract", "MonthlyCharges"]].assign(
+    ...     Contract=table["Contract"].astype("category"),
+    ...     churn=table["Churn"].eq("Yes").astype(int),
+    ... )
+    >>> settings = BinaryModelConfig(search=SearchConfig(enabled=False))
+    >>> result = train_binary_model(frame, "churn", settings, id_column="customerID")
+    >>> result.model.feature_names
+    ['tenure', 'Contract', 'MonthlyCharges']
+    >>> probability = result.model.predict(frame.head(3))
+    >>> probability.shape, bool(((probability > 0) & (probability < 1)).all())
+    ((3,), True)
+    >>> bool(result.metrics.loc["out_of_fold", "roc_auc"] > 0.6)
+    True
     """
     config = config or BinaryModelConfig()
     values = set(np.unique(frame[label].dropna().to_numpy()).tolist())
@@ -662,6 +720,7 @@ def train_spend_model(
     frame: pd.DataFrame,
     label: str,
     config: SpendModelConfig | None = None,
+    *,
     split_column: str | None = "split",
     id_column: str | None = "customer_id",
     feature_columns: Sequence[str] | None = None,
@@ -670,7 +729,54 @@ def train_spend_model(
 
     Rows as in `train_binary_model`. With `rescale_total`, predictions are multiplied by
     sum(actual) / sum(predicted) on the calibration rows (cross-fitted: out of fold), so the
-    forecast total is right where the booster did not train or stop.
+    forecast total is right where the booster did not train or stop. Negative labels (net
+    of returns) are clipped at 0 for the tweedie and poisson objectives, with a warning.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        One row per customer (x cutoff): feature columns, the label, and optionally
+        `split_column` (train / validation / holdout) and `id_column`.
+    label : str
+        The numeric label column (spend or transactions in the horizon); no missing values.
+    config : SpendModelConfig, optional
+        Settings (objective, rescaling, LightGBM); `SpendModelConfig()` by default.
+    split_column : str or None, default "split"
+        Use the split in this column when the frame has it; otherwise (or None) cross-fit.
+    id_column : str or None, default "customer_id"
+        Customer ids: never a feature; rows of one customer stay in one fold.
+    feature_columns : sequence of str, optional
+        The features to use; default every column that is not an id, time, label or excluded.
+
+    Returns
+    -------
+    TrainingResult
+        The model (``model.predict`` gives spend, ``model.scale`` the rescaling), metrics
+        ("calibration" and "holdout", or "out_of_fold"), predictions and diagnostics.
+
+    Raises
+    ------
+    KeyError
+        When the label column is not in the frame.
+    ValueError
+        When the label has missing values.
+    LeakageError
+        When one feature alone nearly predicts the label (config.leakage.action="warn"
+        logs instead).
+
+    Examples
+    --------
+    >>> from crm_ml.datasets import subscriber_table
+    >>> from crm_ml.models import SearchConfig, SpendModelConfig
+    >>> table = subscriber_table(400, seed=1)
+    >>> frame = table[["tenure", "MonthlyCharges"]]
+    >>> frame = frame.assign(spend=frame["MonthlyCharges"] * (frame["tenure"] > 12) * 3)
+    >>> settings = SpendModelConfig(search=SearchConfig(enabled=False))
+    >>> result = train_spend_model(frame, "spend", settings, id_column=None)
+    >>> result.metrics.index.tolist()
+    ['out_of_fold']
+    >>> bool(abs(result.model.predict(frame).sum() / frame["spend"].sum() - 1) < 0.05)
+    True
     """
     config = config or SpendModelConfig()
     prep = _prepare(
