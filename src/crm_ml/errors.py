@@ -14,6 +14,23 @@ class CrmMlError(Exception):
 
     `exit_code` is what a command exits with: 2 for input it cannot take (data, files,
     configuration), 1 for work that ran and failed or found nothing to work with.
+
+    Parameters
+    ----------
+    *args
+        As for `Exception`: the message (what happened, where, what to do).
+
+    Examples
+    --------
+    A subclass keeps the built-in class callers catch:
+
+    >>> class BadExportError(CrmMlError, ValueError):
+    ...     pass
+    >>> error = BadExportError("orders.csv: no header line; export it with one")
+    >>> isinstance(error, ValueError), error.exit_code
+    (True, 2)
+    >>> error.one_line("validate")
+    'crm-ml validate: orders.csv: no header line; export it with one'
     """
 
     exit_code = 2

@@ -13,6 +13,29 @@ from enum import StrEnum
 
 
 class Notebook(StrEnum):
+    """One member per numbered notebook of notebooks/, in run order; the value is the stem.
+
+    Attributes
+    ----------
+    label : str
+        How the report names the notebook's part of a run.
+    file_name : str
+        The notebook's file in notebooks/.
+
+    Examples
+    --------
+    >>> Notebook.CHURN == "03_churn", Notebook.CHURN.file_name, Notebook.CHURN.label
+    (True, '03_churn.ipynb', 'Churn model')
+    >>> [member.value for member in Notebook][:2]
+    ['01_data_quality', '02_features_segments']
+    >>> Notebook.named("03_churn") is Notebook.CHURN
+    True
+    >>> Notebook.named("03_curn")
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown notebook '03_curn'; the notebooks are: 01_data_quality, ...
+    """
+
     DATA_QUALITY = "01_data_quality"
     FEATURES_SEGMENTS = "02_features_segments"
     CHURN = "03_churn"

@@ -29,7 +29,24 @@ WITHOUT: dict[str, str] = {
 
 def table_coverage(present: Iterable[str]) -> pd.DataFrame:
     """One row per contract table: table, required, present, and `without_it` (what is left
-    out while it is absent; empty when present or required)."""
+    out while it is absent; empty when present or required).
+
+    Parameters
+    ----------
+    present : iterable of str
+        The names of the tables the export holds (e.g. ``ContractResult.tables``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns table, required (bool), present (bool), without_it (str), in contract order.
+
+    Examples
+    --------
+    >>> coverage = table_coverage(["customers", "products", "orders"])
+    >>> coverage.loc[coverage["table"] == "surveys", ["present", "without_it"]].values.tolist()
+    [[False, 'no net promoter score']]
+    """
     have = set(present)
     rows = []
     for name, spec in TABLES.items():
@@ -46,7 +63,27 @@ def table_coverage(present: Iterable[str]) -> pd.DataFrame:
 
 
 def missing_table_notes(present: Iterable[str]) -> list[str]:
-    """One sentence per absent optional table, for the run's notes and the report."""
+    """One sentence per absent optional table, for the run's notes and the report.
+
+    Parameters
+    ----------
+    present : iterable of str
+        The names of the tables the export holds.
+
+    Returns
+    -------
+    list of str
+        One sentence per optional table not in `present`, in contract order; empty when
+        every table is there.
+
+    Examples
+    --------
+    >>> from crm_ml.contract import TABLES
+    >>> missing_table_notes(set(TABLES) - {"surveys"})
+    ['No surveys table in the export: no net promoter score.']
+    >>> missing_table_notes(TABLES)
+    []
+    """
     table = table_coverage(present)
     missing = table[~table["present"] & ~table["required"]]
     return [

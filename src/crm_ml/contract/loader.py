@@ -49,7 +49,36 @@ class TableReport:
 
 @dataclass
 class ContractResult:
-    """Accepted tables (pseudonymised, typed), quarantined rows with reasons, the accounting."""
+    """Accepted tables (pseudonymised, typed), quarantined rows with reasons, the accounting.
+
+    What `load_tables` returns; every later layer reads `tables` only.
+
+    Attributes
+    ----------
+    tables : dict of str to pandas.DataFrame
+        Accepted rows per table present, customer ids pseudonymised, personal columns gone.
+    quarantine : dict of str to pandas.DataFrame
+        Rejected rows per table, with a `reason` column ("; "-separated reasons).
+    reports : list of TableReport
+        Per table: file, read, accepted, quarantined, erased, ignored columns, notes.
+    as_of : pandas.Timestamp
+        The export date (UTC) no row may pass.
+    as_of_source : str
+        Where it came from: "argument", the manifest's path, or "now".
+
+    Examples
+    --------
+    >>> from crm_ml.project import project_root
+    >>> sample = project_root() / "data" / "sample"   # the small hand-made export
+    >>> result = load_tables(sample, quarantine_dir=None, progress=False)
+    >>> accounting = result.report_frame().set_index("table").drop(columns="file")
+    >>> accounting.loc["orders"].tolist()   # read, accepted, quarantined, erased
+    [19, 11, 7, 1]
+    >>> result.reasons().query("table == 'products'")["reason"].tolist()
+    ['price: negative value']
+    >>> result.notes()[["table", "column", "count"]].to_dict("records")
+    [{'table': 'contacts', 'column': 'is_control', 'count': 1}]
+    """
 
     tables: dict[str, pd.DataFrame]
     quarantine: dict[str, pd.DataFrame]
@@ -96,7 +125,35 @@ def count_reasons(quarantine: dict[str, pd.DataFrame]) -> pd.DataFrame:
 
 
 def resolve_as_of(source_dir: Path, as_of: str | pd.Timestamp | None) -> tuple[pd.Timestamp, str]:
-    """The export date rows may not pass: given, else the folder's manifest, else now."""
+    """The export date rows may not pass: given, else the folder's manifest, else now.
+
+    Parameters
+    ----------
+    source_dir : pathlib.Path
+        The folder of exports, whose ``manifest.json`` may hold an ISO-8601 ``as_of``.
+    as_of : str, pandas.Timestamp or None
+        The date given by the caller; a naive one is read as UTC.
+
+    Returns
+    -------
+    tuple of (pandas.Timestamp, str)
+        The date in UTC and where it came from: "argument", the manifest's path or "now".
+
+    Raises
+    ------
+    ContractError
+        When the manifest is not a JSON object with an ISO-8601 text ``as_of``.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> resolve_as_of(Path("."), "2024-06-30")
+    (Timestamp('2024-06-30 00:00:00+0000', tz='UTC'), 'argument')
+    >>> from crm_ml.project import project_root
+    >>> sample = project_root() / "data" / "sample"   # the small hand-made export
+    >>> resolve_as_of(sample, None)[0]
+    Timestamp('2024-12-31 23:59:59+0000', tz='UTC')
+    """
     if as_of is not None:
         return pd.Timestamp(as_of).tz_localize("UTC") if pd.Timestamp(as_of).tz is None else (
             pd.Timestamp(as_of).tz_convert("UTC")
@@ -134,7 +191,52 @@ def load_tables(
     quarantined with a reason; bad optional values become null, counted in the notes
     (``result.notes()``, logged as warnings, written to report.json). With
     `quarantine_dir` / `accepted_dir` set, the quarantined rows (with a `reason` column)
-    and the accepted tables are written there as Parquet.
+    and the accepted tables are written there as Parquet. This is what ``crm-ml validate``
+    runs.
+
+    Parameters
+    ----------
+    source_dir : str or pathlib.Path
+        The folder of exports, one file per table (optionally a ``manifest.json``).
+    as_of : str or pandas.Timestamp, optional
+        The export date no row may pass; default the manifest's ``as_of``, else now
+        (`resolve_as_of`).
+    quarantine_dir : str, pathlib.Path or None, default "data/quarantine"
+        Where to write the quarantined rows (one Parquet file per table) and
+        ``report.json`` (the accounting and notes); None writes nothing.
+    accepted_dir : str, pathlib.Path or None, optional
+        Where to write the accepted tables as ``<table>.parquet`` plus a manifest.
+    key : bytes, optional
+        The pseudonym key; default ``$CRM_ML_PSEUDONYM_KEY`` (else the development key,
+        with a warning).
+    progress : bool, default True
+        A progress bar over the tables.
+
+    Returns
+    -------
+    ContractResult
+        Accepted tables, quarantined rows with reasons, the per-table accounting.
+
+    Raises
+    ------
+    ContractError
+        When the folder is missing, a required table or column is missing, or a file cannot
+        be read at all (the message names the file and the column).
+
+    Examples
+    --------
+    >>> from crm_ml.project import project_root
+    >>> sample = project_root() / "data" / "sample"   # the small hand-made export
+    >>> result = load_tables(sample, quarantine_dir=None, progress=False)
+    >>> sorted(result.tables)[:4], result.as_of_source
+    (['contacts', 'customers', 'erasure', 'events'], '.../manifest.json')
+    >>> report = result.report_frame().set_index("table")
+    >>> bool((report["read"] == report[["accepted", "quarantined", "erased"]].sum(axis=1)).all())
+    True
+    >>> load_tables(sample / "nothing-here")
+    Traceback (most recent call last):
+    ...
+    crm_ml.contract.errors.ContractError: .../nothing-here: no such folder of exports.
     """
     source_dir = Path(source_dir)
     if not source_dir.is_dir():

@@ -174,7 +174,52 @@ def build_features(
     cutoff: str | datetime | pd.Timestamp,
     config: FeatureConfig | None = None,
 ) -> pd.DataFrame:
-    """The customer 360 feature table as of `cutoff` (see FeatureEngine.features)."""
+    """The customer 360 feature table as of `cutoff` (see FeatureEngine.features).
+
+    Point in time: features see only rows dated before the cutoff, so a table built for a
+    past cutoff is what a model would have seen then. For several cutoffs over the same
+    tables, one `FeatureEngine` saves loading them again.
+
+    Parameters
+    ----------
+    tables_or_dir : mapping, ContractResult, str or pathlib.Path
+        Accepted contract tables: a dict of table name -> DataFrame, a `ContractResult`
+        (its `tables` and `as_of`), or a folder of ``<table>.parquet`` files (what
+        ``load_tables(..., accepted_dir=...)`` writes). customers, products and orders are
+        required; a group whose optional table or column is absent is skipped.
+    cutoff : str, datetime or pandas.Timestamp
+        The point in time; a naive one is read as UTC.
+    config : FeatureConfig, optional
+        Windows, groups and thresholds; ``FeatureConfig()`` by default.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per customer signed up before `cutoff`, ordered by id: customer_id (text),
+        cutoff, then every catalogued feature (float64, or categorical where the catalogue
+        lists categories). ``attrs["skipped_groups"]`` says which groups were skipped and
+        why.
+
+    Raises
+    ------
+    ValueError
+        When customers, orders or products is missing, or a feature has a value outside
+        its catalogued categories.
+    TypeError
+        When `tables_or_dir` is none of the accepted kinds.
+
+    Examples
+    --------
+    >>> from crm_ml.contract import load_tables
+    >>> from crm_ml.project import project_root
+    >>> tables = load_tables(project_root() / "data" / "sample", quarantine_dir=None,
+    ...                      progress=False).tables
+    >>> features = build_features(tables, "2024-12-01")
+    >>> features.shape[0], features.columns[:4].tolist()
+    (7, ['customer_id', 'cutoff', 'tenure_days', 'age_years'])
+    >>> bool(features["customer_id"].is_unique), str(features["cutoff"].iloc[0])
+    (True, '2024-12-01 00:00:00+00:00')
+    """
     with FeatureEngine(tables_or_dir, config) as engine:
         return engine.features(cutoff)
 

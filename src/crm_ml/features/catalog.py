@@ -82,7 +82,22 @@ def describe(name: str) -> str:
 
 
 def catalog_frame() -> pd.DataFrame:
-    """The catalogue as a table (name, group, description, reason) for reports and notebooks."""
+    """The catalogue as a table (name, group, description, reason) for reports and notebooks.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per feature column of `build_features`, in catalogue order: name, group
+        (the SQL feature group), description (what it is), reason (why it helps).
+
+    Examples
+    --------
+    >>> catalog = catalog_frame()
+    >>> catalog.columns.tolist()
+    ['name', 'group', 'description', 'reason']
+    >>> bool(catalog["name"].is_unique), "days_since_last_order" in set(catalog["name"])
+    (True, True)
+    """
     columns = ["name", "group", "description", "reason"]
     return pd.DataFrame(
         [[getattr(spec, c) for c in columns] for spec in CATALOG.values()], columns=columns

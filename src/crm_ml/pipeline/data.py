@@ -82,7 +82,44 @@ def raw_source_dir(config: RunConfig) -> Path:
 
 
 def ensure_accepted(paths: RunPaths, config: RunConfig, progress: bool = False):
-    """Validate the raw exports into the run's accepted tables (once per run)."""
+    """Validate the raw exports into the run's accepted tables (once per run).
+
+    Parameters
+    ----------
+    paths : RunPaths
+        The run's folders; the accepted tables go to ``paths.accepted``, the quarantine to
+        ``paths.quarantine``.
+    config : RunConfig
+        Says where the raw exports are (`data.source`: the synthetic world, a registered
+        dataset, or a folder), generating or writing them first where needed.
+    progress : bool, default False
+        A progress bar over the tables.
+
+    Returns
+    -------
+    ContractResult or None
+        The validation's result, or None when the run already has accepted tables.
+
+    Raises
+    ------
+    ContractError
+        When the exports cannot be taken (see `crm_ml.contract.load_tables`).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from crm_ml.pipeline import RunPaths, load_config, project_root
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> paths = RunPaths(Path(folder.name) / "run-1")
+    >>> sample = project_root() / "data" / "sample"
+    >>> config = load_config(None, {"data.source": "folder", "data.folder": str(sample)})
+    >>> type(ensure_accepted(paths, config)).__name__
+    'ContractResult'
+    >>> ensure_accepted(paths, config) is None   # the second time: already accepted
+    True
+    >>> folder.cleanup()
+    """
     from crm_ml.contract import load_tables
 
     paths.ensure()
@@ -97,10 +134,60 @@ def ensure_accepted(paths: RunPaths, config: RunConfig, progress: bool = False):
 
 
 def accepted_tables(paths: RunPaths) -> list[str]:
-    """The tables the run's export holds (required and optional alike)."""
+    """The tables the run's export holds (required and optional alike).
+
+    Parameters
+    ----------
+    paths : RunPaths
+        A run whose tables were accepted (`ensure_accepted`).
+
+    Returns
+    -------
+    list of str
+        Table names, sorted.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from crm_ml.pipeline import RunPaths, load_config, project_root
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> paths = RunPaths(Path(folder.name) / "run-1")
+    >>> sample = project_root() / "data" / "sample"
+    >>> config = load_config(None, {"data.source": "folder", "data.folder": str(sample)})
+    >>> _ = ensure_accepted(paths, config)
+    >>> accepted_tables(paths)[:3]
+    ['contacts', 'customers', 'erasure']
+    >>> folder.cleanup()
+    """
     return list(json.loads((paths.accepted / "manifest.json").read_text())["tables"])
 
 
 def accepted_as_of(paths: RunPaths) -> str:
-    """The export date of the run's accepted tables."""
+    """The export date of the run's accepted tables.
+
+    Parameters
+    ----------
+    paths : RunPaths
+        A run whose tables were accepted (`ensure_accepted`).
+
+    Returns
+    -------
+    str
+        The as-of date in ISO-8601, UTC.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from crm_ml.pipeline import RunPaths, load_config, project_root
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> paths = RunPaths(Path(folder.name) / "run-1")
+    >>> sample = project_root() / "data" / "sample"
+    >>> config = load_config(None, {"data.source": "folder", "data.folder": str(sample)})
+    >>> _ = ensure_accepted(paths, config)
+    >>> accepted_as_of(paths)
+    '2024-12-31T23:59:59+00:00'
+    >>> folder.cleanup()
+    """
     return json.loads((paths.accepted / "manifest.json").read_text())["as_of"]

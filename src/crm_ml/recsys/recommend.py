@@ -86,7 +86,35 @@ def segment_codes(customer_ids: pd.Index, segments: pd.Series | None) -> np.ndar
 
 @dataclass
 class RecommendationEngine:
-    """A fitted model plus everything needed to serve rule-abiding lists as of `data.cutoff`."""
+    """A fitted model plus everything needed to serve rule-abiding lists as of `data.cutoff`.
+
+    Built by `fit_engine` (or `assemble_engine` around a model fitted elsewhere); logged to
+    MLflow as a pyfunc, it serves the same lists after loading.
+
+    Parameters
+    ----------
+    config : RecsysConfig
+        k, the rules and the offer settings the lists follow.
+    data : InteractionData
+        The customer x product confidence matrix as of the cutoff, with its catalogue.
+    model : Recommender
+        The fitted model (ALS, BPR, item-kNN or EASE).
+    popularity : PopularityRecommender
+        The cold-start path: popularity (per segment where segments are given).
+    buy_again : BuyAgainRecommender
+        Fills the buy-again slots with repeatable products a customer bought.
+    context : RuleContext
+        Consent, exclusions and sensitive products as of the cutoff.
+
+    Examples
+    --------
+    >>> from crm_ml.datasets.interaction_worlds import InteractionWorld, simulate_interactions
+    >>> tables = simulate_interactions(InteractionWorld("tiny", customers=200, products=40,
+    ...                                                 groups=4, history_days=180))
+    >>> engine = fit_engine(tables, "2020-06-01")
+    >>> type(engine).__name__, engine.n_items, engine.config.k
+    ('RecommendationEngine', 40, 10)
+    """
 
     config: RecsysConfig
     data: InteractionData
@@ -174,6 +202,7 @@ class RecommendationEngine:
     def recommend(
         self,
         customer_ids: Sequence[str] | pd.Series | None = None,
+        *,
         k: int | None = None,
         export: bool = True,
         batch_size: int = 5_000,
@@ -184,6 +213,43 @@ class RecommendationEngine:
         Columns: customer_id, rank (1 = best), product_id, category, score, source (ids as
         categoricals). Customers unknown at the cutoff get no rows (they have no consent or
         exclusions on record). Batches bound the memory of candidate generation.
+
+        Parameters
+        ----------
+        customer_ids : sequence of str or pandas.Series, optional
+            Whom to recommend to (pseudonymised ids); default every customer known at the
+            cutoff.
+        k : int, optional
+            List length; `config.k` by default.
+        export : bool, default True
+            Apply the export rules (marketing consent, exclusions, sensitive products);
+            False applies the analytics rules only, for evaluation. An export that comes
+            out empty logs which condition nobody met.
+        batch_size : int, default 5000
+            Customers per batch of candidate generation.
+        show_progress : bool, default False
+            A progress bar over the batches.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Up to `k` rows per customer, ordered by customer and rank: customer_id, rank,
+            product_id, category, score, source (the model's name, "buy_again" or
+            "popular"...).
+
+        Examples
+        --------
+        >>> from crm_ml.datasets.interaction_worlds import InteractionWorld, simulate_interactions
+        >>> tables = simulate_interactions(InteractionWorld("tiny", customers=200, products=40,
+        ...                                                 groups=4, history_days=180))
+        >>> engine = fit_engine(tables, "2020-06-01")
+        >>> recs = engine.recommend(["c000000", "c000001", "unknown"], k=3, export=False)
+        >>> recs.columns.tolist()
+        ['customer_id', 'rank', 'product_id', 'category', 'score', 'source']
+        >>> recs.groupby("customer_id", observed=True)["rank"].apply(list).to_dict()
+        {'c000000': [1, 2, 3], 'c000001': [1, 2, 3]}
+        >>> len(engine.recommend(["c000000"], export=True))   # no marketing consent on record
+        0
         """
         k = k or self.config.k
         rules = EXPORT_RULES if export else ANALYTICS_RULES
@@ -347,7 +413,37 @@ def fit_engine(
     config: RecsysConfig | None = None,
     segments: pd.Series | None = None,
 ) -> RecommendationEngine:
-    """Build interactions as of `cutoff`, fit the configured model and wrap it with the rules."""
+    """Build interactions as of `cutoff`, fit the configured model and wrap it with the rules.
+
+    Parameters
+    ----------
+    tables : mapping of str to pandas.DataFrame
+        Accepted tables; only orders (customer_id, product_id, ts) are required, the other
+        columns serve the rules that use them (naive timestamps are read as UTC, with a
+        warning).
+    cutoff : pandas.Timestamp or str
+        Interactions before it are used; consent and exclusions are read as of it.
+    config : RecsysConfig, optional
+        Model, interactions, rules; ``RecsysConfig()`` (ALS) by default, or
+        `Selection.serving` from `select_recommender`.
+    segments : pandas.Series, optional
+        Segment per customer id, for per-segment popularity on the cold-start path.
+
+    Returns
+    -------
+    RecommendationEngine
+        Ready for `RecommendationEngine.recommend` and `next_best_offer`.
+
+    Examples
+    --------
+    >>> from crm_ml.datasets.interaction_worlds import InteractionWorld, simulate_interactions
+    >>> tables = simulate_interactions(InteractionWorld("tiny", customers=200, products=40,
+    ...                                                 groups=4, history_days=180))
+    >>> from crm_ml.recsys import ModelConfig, RecsysConfig
+    >>> engine = fit_engine(tables, "2020-06-01", RecsysConfig(model=ModelConfig(name="ease")))
+    >>> type(engine.model).__name__, engine.data.n_users
+    ('EaseRecommender', 200)
+    """
     config = config or RecsysConfig()
     tables = utc_tables(tables)
     catalogue = Catalogue.from_tables(tables, config.offer.default_margin_rate)

@@ -39,6 +39,7 @@ def select_recommender(
     cutoff: pd.Timestamp | str,
     config: RecsysConfig | None = None,
     models: Sequence[ModelName] = MODEL_NAMES,
+    *,
     horizon_days: int = 30,
     truth: pd.DataFrame | None = None,
     affinity: pd.DataFrame | None = None,
@@ -66,8 +67,29 @@ def select_recommender(
     Returns
     -------
     Selection
-        `serving` is `config` with the best model's searched settings and interaction
-        weighting, ready for `fit_engine` at the export date.
+        `comparison` (one row per model, baseline and "served:<best>"; columns such as
+        recall@10), `best_model`, `searched` (each model's search) and `serving`: `config`
+        with the best model's searched settings and interaction weighting, ready for
+        `fit_engine` at the export date.
+
+    Raises
+    ------
+    ValueError
+        When none of `models` could be compared (none to select).
+
+    Examples
+    --------
+    >>> from crm_ml.datasets.interaction_worlds import InteractionWorld, simulate_interactions
+    >>> tables = simulate_interactions(InteractionWorld("tiny", customers=200, products=40,
+    ...                                                 groups=4, history_days=180))
+    >>> from crm_ml.recsys import RecsysConfig, SearchConfig
+    >>> as_is = RecsysConfig(search=SearchConfig(enabled=False))   # no search: fast
+    >>> chosen = select_recommender(tables, "2020-05-01", as_is, ("item_knn", "ease"),
+    ...                             horizon_days=60)
+    >>> chosen.comparison.index[:4].tolist()
+    ['item_knn', 'ease', 'popular', 'buy_again']
+    >>> f"served:{chosen.best_model}" in chosen.comparison.index
+    True
     """
     config = config or RecsysConfig()
     tables = utc_tables(tables)

@@ -32,7 +32,40 @@ def _scope(run: RunData) -> str | None:
 def find_previous_run(paths: RunPaths) -> RunPaths | None:
     """The newest other run of the same data (scope) next to `paths` that succeeded and
     started before it, if any: drift and changes compare like with like, never one
-    company's export with another's or with the synthetic world."""
+    company's export with another's or with the synthetic world.
+
+    Parameters
+    ----------
+    paths : RunPaths
+        This run; its siblings in the same runs folder are the candidates, judged by their
+        ``manifest.json`` (status, started, data.scope).
+
+    Returns
+    -------
+    RunPaths or None
+        The previous run's folders, or None for the first run of this data.
+
+    Examples
+    --------
+    >>> import json, tempfile
+    >>> from pathlib import Path
+    >>> from crm_ml.pipeline import RunPaths
+    >>> runs = tempfile.TemporaryDirectory()
+    >>> def run(name, started, status="succeeded", scope="shop"):
+    ...     paths = RunPaths(Path(runs.name) / name).ensure()
+    ...     manifest = {"status": status, "started": started, "data": {"scope": scope}}
+    ...     paths.manifest.write_text(json.dumps(manifest))
+    ...     return paths
+    >>> first = run("a", "2025-01-01T02:30:00Z")
+    >>> failed = run("b", "2025-01-02T02:30:00Z", status="failed")
+    >>> other_data = run("c", "2025-01-02T03:00:00Z", scope="another shop")
+    >>> today = run("d", "2025-01-03T02:30:00Z", status="running")
+    >>> find_previous_run(today).run_id
+    'a'
+    >>> find_previous_run(first) is None
+    True
+    >>> runs.cleanup()
+    """
     this = RunData(paths)
     current, scope = this.started, _scope(this)
     candidates = []
@@ -59,7 +92,37 @@ def build_run_reports(
     """The stakeholder report, the action lists (when the run has scores) and one sample card.
 
     The screenshot is optional and never fails the run: a machine without Chromium still
-    gets its reports.
+    gets its reports. What the report notebook (08) calls once the earlier notebooks of the
+    run have recorded their results.
+
+    Parameters
+    ----------
+    paths : RunPaths
+        The run's folders: its records, scores and accepted tables are read, the report,
+        the action lists and the card are written under ``paths.report``.
+    config : RunConfig
+        The run configuration (action-list thresholds, consent rules).
+    previous : RunPaths, optional
+        The previous run of the same data (`find_previous_run`), for the change table and
+        drift; None for a first run.
+    screenshot : bool, default False
+        Also render ``report.png`` with headless Chromium, where it is installed.
+
+    Returns
+    -------
+    ReportOutputs
+        Paths of the report, of each action list, of the sample card (None without scores)
+        and of the screenshot (None when not taken).
+
+    Examples
+    --------
+    A whole run folder is needed (``crm-ml run`` makes one), so this only shows the call:
+
+    >>> from crm_ml.pipeline import RunPaths, load_config
+    >>> paths = RunPaths.for_run("dev")
+    >>> outputs = build_run_reports(paths, load_config(), find_previous_run(paths))  # doctest: +SKIP
+    >>> outputs.report.name  # doctest: +SKIP
+    'report.html'
     """
     scores = RunData(paths).scores()
     lists: dict[str, Path] = {}
