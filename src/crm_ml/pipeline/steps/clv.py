@@ -72,6 +72,27 @@ def clv_12m_factor(horizon_days: int) -> float:
 
 
 def spend_config(config: RunConfig) -> SpendModelConfig:
+    """The CLV trainer's settings: `models.clv` of the run config over the defaults.
+
+    Parameters
+    ----------
+    config : RunConfig
+        The run configuration; its ``models["clv"]`` mapping (missing: all defaults) gives
+        the `SpendModelConfig` fields, nested sections such as ``lightgbm`` becoming their
+        own dataclasses.
+
+    Returns
+    -------
+    SpendModelConfig
+        What `crm_ml.models.train_spend_model` takes.
+
+    Examples
+    --------
+    >>> from crm_ml.pipeline import load_config
+    >>> settings = spend_config(load_config(None, {"models.clv": {"tweedie_variance_power": 1.5}}))
+    >>> settings.objective, settings.tweedie_variance_power
+    ('tweedie', 1.5)
+    """
     return typed_config(SpendModelConfig, config.models.get("clv", {}))
 
 
@@ -133,14 +154,68 @@ def plot_clv_calibration(deciles: pd.DataFrame) -> Figure:
 
 
 def clv_frame(paths: RunPaths, config: RunConfig) -> pd.DataFrame:
-    """Features at every rolling cutoff with the spend in the horizon (`label`), and the split."""
+    """Features at every rolling cutoff with the spend in the horizon (`label`), and the split.
+
+    Built once per run (validating the raw exports first if the run has no accepted tables
+    yet) and cached as ``training_spend.parquet`` in ``paths.features``; later calls read
+    the cache.
+
+    Parameters
+    ----------
+    paths : RunPaths
+        The run's folders.
+    config : RunConfig
+        The run configuration: the data source, ``horizon_days``, the feature settings and
+        ``models.n_train_cutoffs`` (the number of rolling training cutoffs, default 6).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per customer and cutoff: ``customer_id``, ``cutoff``, the features,
+        ``label`` (``TARGET``: spend net of returns in the horizon after the cutoff) and
+        ``split`` (train, validation or holdout).
+
+    Raises
+    ------
+    ContractError
+        When the raw exports cannot be taken (see `crm_ml.pipeline.data.ensure_accepted`).
+
+    Examples
+    --------
+    >>> frame = clv_frame(ctx.paths, ctx.config)  # doctest: +SKIP
+    >>> frame.groupby("split", observed=True)[TARGET].describe().round(2)  # doctest: +SKIP
+    """
     return training_frame(paths, config, LABEL)
 
 
 def clv_comparison(
     result: TrainingResult, frame: pd.DataFrame, config: RunConfig
 ) -> tuple[pd.DataFrame, list[str]]:
-    """The model beside BG/NBD + Gamma-Gamma on the same holdout rows (and what it lost to)."""
+    """The model beside BG/NBD + Gamma-Gamma on the same holdout rows (and what it lost to).
+
+    Parameters
+    ----------
+    result : TrainingResult
+        The trained spend model (`crm_ml.models.train_spend_model`).
+    frame : pandas.DataFrame
+        The CLV frame it was trained on (`clv_frame`).
+    config : RunConfig
+        The run configuration; ``horizon_days`` sets the baselines' horizon.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        One row per model (``model`` and the baselines, e.g. ``bg_nbd_gamma_gamma``) with
+        ``mae``, ``rmse``, ``spearman``, ``total_spend_error`` and, where the comparison
+        has them, ``beaten_by_model`` and ``note``.
+    not_beaten : list of str
+        The baselines the model did not beat on the holdout.
+
+    Examples
+    --------
+    >>> comparison, not_beaten = clv_comparison(result, frame, ctx.config)  # doctest: +SKIP
+    >>> comparison.set_index("model")["mae"]  # doctest: +SKIP
+    """
     comparison = compare_to_baselines(
         result.model,
         frame,
@@ -157,7 +232,32 @@ def clv_evaluation(
     result: TrainingResult, config: RunConfig
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
     """(deciles, holdout_clv, figures): calibration by decile of predicted spend, each
-    holdout customer's actual and predicted spend with the 12-month value, and the charts."""
+    holdout customer's actual and predicted spend with the 12-month value, and the charts.
+
+    Parameters
+    ----------
+    result : TrainingResult
+        The trained spend model; its holdout ``predictions`` (``customer_id``, ``y_true``,
+        ``y_pred``) are evaluated.
+    config : RunConfig
+        The run configuration; ``horizon_days`` sets the 12-month factor
+        (``12 / (horizon_days / 30)``, constant rate, no discounting).
+
+    Returns
+    -------
+    deciles : pandas.DataFrame
+        Mean predicted and actual horizon spend per ``decile`` of prediction (1 = highest).
+    holdout_clv : pandas.DataFrame
+        ``customer_id``, ``actual_spend``, ``predicted_spend`` and ``clv_12m`` per holdout
+        row.
+    figures : dict of str to Figure
+        ``"clv_distribution"`` (histogram of ``clv_12m``) and ``"clv_calibration"``.
+
+    Examples
+    --------
+    >>> deciles, holdout_clv, figures = clv_evaluation(result, ctx.config)  # doctest: +SKIP
+    >>> figures["clv_calibration"]  # doctest: +SKIP
+    """
     y, predicted = result.predictions["y_true"], result.predictions["y_pred"]
     deciles = decile_calibration_table(y, predicted).rename(columns={"bin": "decile"})
     holdout_clv = pd.DataFrame(
@@ -183,7 +283,40 @@ def track_clv(
     comparison: pd.DataFrame,
     figures: dict[str, Any],
 ) -> GateDecision:
-    """Log the spend model and gate it on holdout MAE (no probability calibration)."""
+    """Log the spend model and gate it on holdout MAE (no probability calibration).
+
+    The run logs the model with the holdout features as its input example, the horizon,
+    the 12-month factor and the trainer settings as parameters, the metrics, the baseline
+    table and the figures. A challenger may be up to 2% worse in MAE than the champion
+    and still be promoted. A model this run kept untracked (`keep_in_run`) is forgotten
+    first.
+
+    Parameters
+    ----------
+    paths : RunPaths
+        The run's folders; the MLflow run is named after ``paths.run_id``.
+    config : RunConfig
+        The run configuration (data scope of the registered model, horizon, settings).
+    frame : pandas.DataFrame
+        The CLV frame the model was trained on (`clv_frame`).
+    result : TrainingResult
+        The trained spend model.
+    comparison : pandas.DataFrame
+        The table of `clv_comparison`; its ``model`` row's ``mae`` sets the tolerance.
+    figures : dict of str to Figure
+        The figures to log (those of `clv_evaluation`).
+
+    Returns
+    -------
+    GateDecision
+        Whether the new version became (or, under the pipeline, is staged to become) the
+        champion, and why (``decision.summary``).
+
+    Examples
+    --------
+    >>> decision = track_clv(ctx.paths, ctx.config, frame, result, comparison, figures)  # doctest: +SKIP
+    >>> print(decision.summary)  # doctest: +SKIP
+    """
     mae = float(comparison.set_index("model").loc["model", "mae"])
     gate = Gate(
         metric="holdout_mae",
@@ -393,7 +526,39 @@ def _weekly_actual(tx: pd.DataFrame) -> pd.Series:
 def run_cdnow_clv(sample: bool = True, settings: LightGBMConfig | None = None) -> CdnowOutcome:
     """CDNOW, calibration weeks 1-39 / holdout weeks 40-78: per-customer holdout transactions
     from LightGBM (median forecast) and BG/NBD, MAE of each on the same customers,
-    and the weekly repeat-transaction forecast against the actual."""
+    and the weekly repeat-transaction forecast against the actual.
+
+    Needs no run folder: the CDNOW files are read offline from the installed `lifetimes`
+    package (`crm_ml.datasets.cdnow.load_cdnow`).
+
+    Parameters
+    ----------
+    sample : bool, default True
+        The 1/10 sample of the CDNOW cohort (2,357 customers); False for the whole cohort
+        (23,570).
+    settings : LightGBMConfig or None, default None
+        The median-rate booster's settings; None for small, single-threaded defaults
+        (learning rate 0.02, 7 leaves, 100 rows per leaf, early stopping after 50 rounds).
+
+    Returns
+    -------
+    CdnowOutcome
+        ``table`` (``model``, ``mae``, ``rmse``, ``spearman``, ``total_predicted``,
+        ``total_error`` for ``lightgbm``, ``bg_nbd`` and ``no_purchase``), ``weekly``
+        (actual and BG/NBD repeat transactions per holdout week), per-customer
+        ``predictions``, the number of ``customers``, the weekly ``figure`` and the
+        number of ``training_rows``; ``mae_of(model)`` reads one MAE.
+
+    Raises
+    ------
+    FileNotFoundError
+        When the `lifetimes` package and its CDNOW files are not installed.
+
+    Examples
+    --------
+    >>> cdnow = run_cdnow_clv(sample=True)  # doctest: +SKIP
+    >>> cdnow.mae_of("lightgbm"), cdnow.mae_of("bg_nbd")  # doctest: +SKIP
+    """
     # Small data: one thread is as fast and never fights other jobs for the cores.
     settings = settings or LightGBMConfig(
         learning_rate=0.02,

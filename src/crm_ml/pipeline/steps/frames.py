@@ -95,8 +95,67 @@ def training_frame(paths: RunPaths, config: RunConfig, label: str) -> pd.DataFra
 
 
 def feature_columns(frame: pd.DataFrame, label: str) -> list[str]:
+    """The columns a model learns from: everything but the ids, the cutoff, the split and
+    the label.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        A training frame (e.g. `churn_frame` or `clv_frame`).
+    label : str
+        The frame's label column (``TARGET``, ``"label"``, in the steps' frames).
+
+    Returns
+    -------
+    list of str
+        The other columns in frame order, without ``customer_id``, ``cutoff``, ``split``
+        and `label`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> frame = pd.DataFrame(
+    ...     {
+    ...         "customer_id": ["a", "b"],
+    ...         "cutoff": pd.to_datetime(["2024-01-01", "2024-02-01"]),
+    ...         "recency_days": [3, 40],
+    ...         "orders_365d": [5, 1],
+    ...         "split": ["train", "holdout"],
+    ...         "label": [0, 1],
+    ...     }
+    ... )
+    >>> feature_columns(frame, "label")
+    ['recency_days', 'orders_365d']
+    """
     return [c for c in frame.columns if c not in (*ID_COLUMNS, label)]
 
 
 def holdout(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows of the holdout cutoff, the ones every model and baseline is judged on.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        A frame with a ``split`` column (string or categorical).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows whose ``split`` is ``"holdout"``, with their original index and every
+        column.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> frame = pd.DataFrame(
+    ...     {
+    ...         "customer_id": ["a", "b", "c"],
+    ...         "split": pd.Categorical(["train", "validation", "holdout"]),
+    ...         "label": [0, 1, 1],
+    ...     }
+    ... )
+    >>> holdout(frame)
+      customer_id    split  label
+    2           c  holdout      1
+    """
     return frame[frame["split"].astype(str) == "holdout"]

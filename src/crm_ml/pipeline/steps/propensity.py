@@ -82,7 +82,28 @@ def sensitive_categories(accepted: Path) -> list[str]:
 
 
 def propensity_settings(config: RunConfig) -> tuple[int, BinaryModelConfig]:
-    """(number of categories, trainer config) from `models.propensity` of the run config."""
+    """(number of categories, trainer config) from `models.propensity` of the run config.
+
+    Parameters
+    ----------
+    config : RunConfig
+        The run configuration; ``models["propensity"]`` holds ``categories`` (how many
+        categories get a model, default 3) and the `BinaryModelConfig` fields.
+
+    Returns
+    -------
+    n_categories : int
+        How many of the categories with the most buyers get a model.
+    settings : BinaryModelConfig
+        The trainer config every category's model is trained with.
+
+    Examples
+    --------
+    >>> from crm_ml.pipeline import load_config
+    >>> n, settings = propensity_settings(load_config(None, {"models.propensity": {"categories": 2}}))
+    >>> n, type(settings).__name__
+    (2, 'BinaryModelConfig')
+    """
     settings = dict(config.models.get("propensity", {}))
     n_categories = int(settings.pop("categories", 3))
     return n_categories, typed_config(BinaryModelConfig, settings)
@@ -115,7 +136,39 @@ def _comparison_row(category: str, table: pd.DataFrame) -> dict[str, Any]:
 
 @dataclass
 class CategoryPropensity:
-    """The category models of a run, filled category by category with `add`."""
+    """The category models of a run, filled category by category with `add`.
+
+    Parameters
+    ----------
+    categories : list of str
+        The modelled categories (``PropensityData.categories``).
+    models : dict of str to BinaryModel, optional
+        Category -> its trained model (filled by `add`).
+    results : dict of str to TrainingResult, optional
+        Category -> its training result (filled by `add`).
+    table : pandas.DataFrame, optional
+        ``propensity_vs_baseline``: one row per category with the model's and the
+        purchase-rate baseline's ROC AUC, PR AUC and log loss, the positive rate, the
+        holdout rows and ``beaten`` (filled by `add`).
+    comparisons : dict of str to pandas.DataFrame, optional
+        Category -> its model-vs-baseline table (filled by `add`).
+    not_beaten : list of str, optional
+        ``"<category>: <baseline>"`` for every baseline a model did not beat.
+    decisions : dict of str to GateDecision, optional
+        Category -> its gate decision, when tracked.
+
+    Examples
+    --------
+    >>> propensity = CategoryPropensity(["books", "music"])
+    >>> propensity.table.empty, propensity.not_beaten
+    (True, [])
+
+    In notebook 04:
+
+    >>> for c in data.categories:  # doctest: +SKIP
+    ...     propensity.add(c, results[c], comparisons[c])
+    >>> propensity.table.round(4)  # doctest: +SKIP
+    """
 
     categories: list[str]
     models: dict[str, BinaryModel] = field(default_factory=dict)
@@ -126,7 +179,21 @@ class CategoryPropensity:
     decisions: dict[str, GateDecision] = field(default_factory=dict)
 
     def add(self, category: str, result: TrainingResult, comparison: BaselineComparison) -> None:
-        """One category's model, its comparison, and its row of the summary table."""
+        """One category's model, its comparison, and its row of the summary table.
+
+        Parameters
+        ----------
+        category : str
+            The category.
+        result : TrainingResult
+            Its trained model.
+        comparison : BaselineComparison
+            Its comparison with the purchase-rate baseline (`compare_propensity`).
+
+        Examples
+        --------
+        >>> propensity.add("books", results["books"], comparisons["books"])  # doctest: +SKIP
+        """
         self.models[category], self.results[category] = result.model, result
         self.comparisons[category] = comparison.table
         self.not_beaten += [f"{category}: {name}" for name in comparison.not_beaten]
@@ -146,7 +213,39 @@ class PropensityData:
 def propensity_data(
     paths: RunPaths, config: RunConfig, lines: pd.DataFrame | None = None
 ) -> PropensityData:
-    """The non-sensitive categories with the most buyers before the holdout cutoff."""
+    """The non-sensitive categories with the most buyers before the holdout cutoff.
+
+    Validates the raw exports first if the run has no accepted tables yet. Categories of
+    sensitive products (``products.is_sensitive``) are never modelled; ties in the number
+    of distinct buyers go by name.
+
+    Parameters
+    ----------
+    paths : RunPaths
+        The run's folders.
+    config : RunConfig
+        The run configuration: the data source, the cutoff plan and
+        ``models.propensity.categories`` (how many categories, default 3).
+    lines : pandas.DataFrame or None, default None
+        The purchase order lines with their category; None reads them from the accepted
+        tables.
+
+    Returns
+    -------
+    PropensityData
+        ``categories`` (most buyers first) and ``history``: each customer's orders in each
+        category before every cutoff of the run.
+
+    Raises
+    ------
+    ContractError
+        When the raw exports cannot be taken (see `crm_ml.pipeline.data.ensure_accepted`).
+
+    Examples
+    --------
+    >>> data = propensity_data(ctx.paths, ctx.config)  # doctest: +SKIP
+    >>> data.categories  # doctest: +SKIP
+    """
     ensure_accepted(paths, config)
     lines = purchase_lines(paths.accepted) if lines is None else lines
     n_categories, _ = propensity_settings(config)
@@ -162,13 +261,62 @@ def propensity_frame(
     paths: RunPaths, config: RunConfig, data: PropensityData, category: str
 ) -> pd.DataFrame:
     """The rolling-snapshot frame of one category: the customer 360, the customer's history
-    in the category, the label (a purchase in it within the horizon) and the split."""
+    in the category, the label (a purchase in it within the horizon) and the split.
+
+    The frame without the category history is cached per category in the run's features
+    folder.
+
+    Parameters
+    ----------
+    paths : RunPaths
+        The run's folders.
+    config : RunConfig
+        The run configuration (horizon, feature settings, cutoff plan).
+    data : PropensityData
+        What `propensity_data` returned; its ``history`` gives the category columns.
+    category : str
+        One of ``data.categories``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per customer and cutoff: ``customer_id``, ``cutoff``, the features and the
+        customer's history in `category`, ``label`` (``TARGET``) and ``split``.
+
+    Examples
+    --------
+    >>> frames = {
+    ...     c: propensity_frame(ctx.paths, ctx.config, data, c) for c in data.categories
+    ... }  # doctest: +SKIP
+    """
     frame = training_frame(paths, config, f"category:{category}")
     return attach_category_history(frame, data.history, category)
 
 
 def compare_propensity(result: TrainingResult, frame: pd.DataFrame) -> BaselineComparison:
-    """The model beside the customer's own purchase rate in the category (same rows)."""
+    """The model beside the customer's own purchase rate in the category (same rows).
+
+    The baseline (``category_purchase_rate``) turns the customer's orders in the category
+    over the last year into a probability by an isotonic fit on the training rows.
+
+    Parameters
+    ----------
+    result : TrainingResult
+        One category's trained model.
+    frame : pandas.DataFrame
+        The category's frame (`propensity_frame`) the model was trained on.
+
+    Returns
+    -------
+    BaselineComparison
+        ``table`` (the model and the baseline on the holdout rows) and ``not_beaten``.
+
+    Examples
+    --------
+    >>> comparisons = {
+    ...     c: compare_propensity(results[c], frames[c]) for c in data.categories
+    ... }  # doctest: +SKIP
+    """
     baselines = default_baselines("propensity", category_rate_column=RATE_COLUMN)
     return compare_to_baselines(result.model, frame, TARGET, baselines)
 
@@ -181,7 +329,43 @@ def track_propensity(
     result: TrainingResult,
     comparison: pd.DataFrame,
 ) -> GateDecision:
-    """Log one category's model (registered per category) and pass it through its gate."""
+    """Log one category's model (registered per category) and pass it through its gate.
+
+    The model registers as ``propensity_<category>`` (a slug and hash for a category name
+    that is not plain) within the run's data scope; the gate compares holdout ROC AUC with
+    that category's champion (tolerance 0.005) and bounds the holdout ECE by
+    ``models.calibration_bound`` (default 0.02) or the noise level of the holdout's size,
+    whichever is larger.
+
+    Parameters
+    ----------
+    paths : RunPaths
+        The run's folders; the MLflow run is named ``<run_id>-<category>``.
+    config : RunConfig
+        The run configuration (data scope, horizon, trainer settings).
+    category : str
+        The category of the model.
+    frame : pandas.DataFrame
+        The category's frame (`propensity_frame`); its holdout rows are the input example.
+    result : TrainingResult
+        The category's trained model.
+    comparison : pandas.DataFrame
+        Its model-vs-baseline table (``compare_propensity(...).table``).
+
+    Returns
+    -------
+    GateDecision
+        Whether the new version became (or, under the pipeline, is staged to become) the
+        category's champion, and why (``decision.summary``).
+
+    Examples
+    --------
+    >>> for c in data.categories:  # doctest: +SKIP
+    ...     decision = track_propensity(
+    ...         ctx.paths, ctx.config, c, frames[c], results[c], comparisons[c].table
+    ...     )
+    ...     print(decision.summary)
+    """
     _, settings = propensity_settings(config)
     _, decision = track_and_gate(
         "propensity",

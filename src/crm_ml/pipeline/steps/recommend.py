@@ -91,6 +91,30 @@ def segments_of(paths: RunPaths) -> pd.Series | None:
 
 
 def comparison_chart(table: pd.DataFrame) -> Figure:
+    """Recall@10 of every recommender as bars, with popularity's as a dashed line: how far
+    each one is above the rule it must beat.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        The comparison of `choose_recommender` (``chosen.comparison``): indexed by
+        recommender, with a ``recall@10`` column and a ``popular`` row.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        A horizontal bar chart, bars sorted by recall@10.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> table = pd.DataFrame(
+    ...     {"recall@10": [0.12, 0.05, 0.09]}, index=["als", "popular", "item_knn"]
+    ... )
+    >>> figure = comparison_chart(table)
+    >>> [label.get_text() for label in figure.axes[0].get_yticklabels()]
+    ['popular', 'item_knn', 'als']
+    """
     fig = Figure(figsize=(8, 3.6))
     ax = fig.subplots()
     table["recall@10"].sort_values().plot.barh(ax=ax, color="#6c8ebf")
@@ -105,7 +129,24 @@ def comparison_chart(table: pd.DataFrame) -> Figure:
 
 def search_table(found: dict[str, SearchResult]) -> pd.DataFrame:
     """Per model: the searched settings, their recall on the validation window (and
-    popularity's), the window and the interaction half-life chosen."""
+    popularity's), the window and the interaction half-life chosen.
+
+    Parameters
+    ----------
+    found : dict of str to SearchResult
+        Model name -> its search (``chosen.searched`` of `choose_recommender`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per model: ``model``, ``validation_recall``,
+        ``validation_popularity_recall``, ``validation``, ``validation_days``,
+        ``validation_customers``, the half-life column and the model's searched settings.
+
+    Examples
+    --------
+    >>> searched = ctx.record.table("recsys_search", search_table(chosen.searched))  # doctest: +SKIP
+    """
     rows = []
     for name, result in found.items():
         chosen = {p: getattr(result.best, p) for p in SEARCH_SPACE[name]}
@@ -155,7 +196,37 @@ class RecsysInputs:
 
 
 def recsys_inputs(paths: RunPaths, config: RunConfig) -> RecsysInputs:
-    """The inputs of notebook 06; `skipped` says why when the catalogue leaves no choice."""
+    """The inputs of notebook 06; `skipped` says why when the catalogue leaves no choice.
+
+    Validates the raw exports first if the run has no accepted tables yet.
+
+    Parameters
+    ----------
+    paths : RunPaths
+        The run's folders: the accepted tables, and the customers' segments when notebook
+        02 wrote them.
+    config : RunConfig
+        The run configuration: the data source, the cutoff plan and ``recsys`` (validated
+        into a `RecsysConfig`).
+
+    Returns
+    -------
+    RecsysInputs
+        The accepted ``tables``, the ``settings``, the ``holdout_cutoff``, the synthetic
+        world's true ``affinity`` (None elsewhere), the ``segments`` (None before
+        notebook 02) and ``skipped`` (non-empty when the orders hold fewer than 2
+        products).
+
+    Raises
+    ------
+    ContractError
+        When the raw exports cannot be taken (see `crm_ml.pipeline.data.ensure_accepted`).
+
+    Examples
+    --------
+    >>> inputs = recsys_inputs(ctx.paths, ctx.config)  # doctest: +SKIP
+    >>> recommending = not inputs.skipped  # doctest: +SKIP
+    """
     ensure_accepted(paths, config)
     tables = load_accepted(paths)
     products = tables["orders"]["product_id"].nunique()
@@ -178,7 +249,26 @@ def recsys_inputs(paths: RunPaths, config: RunConfig) -> RecsysInputs:
 
 def choose_recommender(inputs: RecsysInputs) -> Selection:
     """Search every model on a window before the holdout cutoff (never on it), compare them
-    all with popularity and buy-again on the purchases after it, pick the best."""
+    all with popularity and buy-again on the purchases after it, pick the best.
+
+    Parameters
+    ----------
+    inputs : RecsysInputs
+        What `recsys_inputs` returned (not skipped); the test horizon is
+        ``settings.eval_horizon_days``.
+
+    Returns
+    -------
+    Selection
+        ``comparison`` (one row per recommender, the served lists as ``served:<best>``),
+        ``best_model``, ``searched`` (each model's search) and ``serving`` (the config
+        to serve).
+
+    Examples
+    --------
+    >>> chosen = choose_recommender(inputs)  # doctest: +SKIP
+    >>> chosen.best_model  # doctest: +SKIP
+    """
     return select_recommender(
         inputs.tables,
         inputs.holdout_cutoff,
@@ -192,7 +282,31 @@ def choose_recommender(inputs: RecsysInputs) -> Selection:
 
 def serve(paths: RunPaths, inputs: RecsysInputs, chosen: Selection) -> RecommendationEngine:
     """The best model refitted on everything up to the export date; its rule-abiding lists
-    of consenting customers go to the run's scores, the engine to the run folder."""
+    of consenting customers go to the run's scores, the engine to the run folder.
+
+    Writes ``recommendations.parquet`` to ``paths.scores`` and pickles the engine to
+    ``recsys_engine.pkl`` in the run folder (where the scoring notebook finds it), and
+    removes a ``recsys_skipped.txt`` an earlier `skip` left.
+
+    Parameters
+    ----------
+    paths : RunPaths
+        The run's folders; the export date is that of the accepted tables.
+    inputs : RecsysInputs
+        What `recsys_inputs` returned (tables and segments).
+    chosen : Selection
+        What `choose_recommender` returned; ``chosen.serving`` is fitted.
+
+    Returns
+    -------
+    RecommendationEngine
+        The fitted engine; ``engine.recommend(export=True)`` gives the served lists.
+
+    Examples
+    --------
+    >>> engine = serve(ctx.paths, inputs, chosen)  # doctest: +SKIP
+    >>> recs = engine.recommend(export=True)  # doctest: +SKIP
+    """
     engine = fit_engine(
         inputs.tables, pd.Timestamp(accepted_as_of(paths)), chosen.serving, inputs.segments
     )
@@ -204,7 +318,32 @@ def serve(paths: RunPaths, inputs: RecsysInputs, chosen: Selection) -> Recommend
 
 
 def recsys_metrics(chosen: Selection) -> dict[str, float]:
-    """The figures the report, the scorecard and the gate read."""
+    """The figures the report, the scorecard and the gate read.
+
+    Parameters
+    ----------
+    chosen : Selection
+        What `choose_recommender` returned; read from ``chosen.comparison`` (rows
+        ``<best_model>``, ``served:<best_model>`` and ``popular``).
+
+    Returns
+    -------
+    dict of str to float
+        ``best_recall_at_10``, ``served_recall_at_10`` (the gate's metric),
+        ``popularity_recall_at_10`` and ``recommendation_conversion`` (the served lists'
+        hit rate at 10).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from types import SimpleNamespace
+    >>> comparison = pd.DataFrame(
+    ...     {"recall@10": [0.2, 0.25, 0.1], "hit_rate@10": [0.3, 0.35, 0.2]},
+    ...     index=["als", "served:als", "popular"],
+    ... )
+    >>> recsys_metrics(SimpleNamespace(comparison=comparison, best_model="als"))
+    {'best_recall_at_10': 0.2, 'served_recall_at_10': 0.25, 'popularity_recall_at_10': 0.1, 'recommendation_conversion': 0.35}
+    """
     comparison, best = chosen.comparison, chosen.best_model
     served = f"served:{best}"
     return {
@@ -216,7 +355,39 @@ def recsys_metrics(chosen: Selection) -> dict[str, float]:
 
 
 def skip(paths: RunPaths, reason: str) -> RecsysOutcome:
-    """Record why this run recommends nothing (scoring then makes no offers)."""
+    """Record why this run recommends nothing (scoring then makes no offers).
+
+    Writes `reason` to ``recsys_skipped.txt`` in the run folder, which the scoring
+    notebook reads.
+
+    Parameters
+    ----------
+    paths : RunPaths
+        The run's folders.
+    reason : str
+        Why nothing is recommended (``inputs.skipped`` of `recsys_inputs`).
+
+    Returns
+    -------
+    RecsysOutcome
+        Empty comparison and recommendation tables with their columns, no engine, no
+        metrics, a figure stating the reason, and ``skipped`` = `reason`.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from crm_ml.pipeline import RunPaths
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> paths = RunPaths(Path(folder.name) / "run-1")
+    >>> paths.root.mkdir(parents=True)
+    >>> outcome = skip(paths, "the orders hold 1 product(s)")
+    >>> outcome.summary()
+    'no recommendations: the orders hold 1 product(s)'
+    >>> (paths.root / "recsys_skipped.txt").read_text()
+    'the orders hold 1 product(s)'
+    >>> folder.cleanup()
+    """
     (paths.root / SKIPPED_FILE).write_text(reason)
     return skipped_outcome(reason)
 
@@ -250,7 +421,39 @@ def track_recommender(
     comparison: pd.DataFrame,
     metrics: dict[str, float],
 ) -> GateDecision:
-    """Log the served engine as a pyfunc model and gate it on the served lists' recall@10."""
+    """Log the served engine as a pyfunc model and gate it on the served lists' recall@10.
+
+    The run (MLflow experiment ``recsys``) logs the engine with the comparison table, the
+    metrics and the data scope's tags; the engine registers as a challenger of the
+    scope's ``recsys`` model and the gate compares ``served_recall_at_10`` with the
+    champion's (tolerance 0.005, no calibration).
+
+    Parameters
+    ----------
+    paths : RunPaths
+        The run's folders; the MLflow run is named after ``paths.run_id``.
+    config : RunConfig
+        The run configuration (data scope of the registered model).
+    engine : RecommendationEngine
+        The served engine (`serve`).
+    comparison : pandas.DataFrame
+        ``chosen.comparison`` of `choose_recommender`.
+    metrics : dict of str to float
+        What `recsys_metrics` returned; logged to the run.
+
+    Returns
+    -------
+    GateDecision
+        Whether the new version became (or, under the pipeline, is staged to become) the
+        champion, and why (``decision.summary``).
+
+    Examples
+    --------
+    >>> decision = track_recommender(
+    ...     ctx.paths, ctx.config, engine, chosen.comparison, metrics
+    ... )  # doctest: +SKIP
+    >>> print(decision.summary)  # doctest: +SKIP
+    """
     from mlflow import MlflowClient
 
     from crm_ml.recsys.pyfunc import log_recommender

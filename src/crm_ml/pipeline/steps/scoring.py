@@ -87,6 +87,48 @@ def previous_scores(paths: RunPaths) -> RunPaths | None:
 def run_scoring(
     paths: RunPaths, config: RunConfig, allow_challenger: bool = True, progress: bool = False
 ) -> ScoringOutcome:
+    """Score every current customer with the run's models, add the next best offer, and
+    compare the score inputs with the previous run's (drift).
+
+    Reads the customer 360 of notebook 02 (``current.parquet``); a model this run kept
+    untracked (`keep_in_run`) is used before a registered one. Writes
+    ``customer_scores.parquet``, ``customer_features.parquet`` (the numeric inputs and the
+    churn probability, for the next run's drift check) and ``recommendations.parquet`` to
+    ``paths.scores``.
+
+    Parameters
+    ----------
+    paths : RunPaths
+        The run's folders; notebook 02 must have written ``current.parquet``.
+    config : RunConfig
+        The run configuration: the data scope of the models and ``psi_alert``.
+    allow_challenger : bool, default True
+        Score a family without a champion with this run's challenger (with a note);
+        False insists on champions (the scheduled refresh).
+    progress : bool, default False
+        A progress bar over the churn reason codes.
+
+    Returns
+    -------
+    ScoringOutcome
+        ``scores`` (one row per customer: churn probability and reasons, CLV, uplift
+        where modelled, ``next_best_offer`` and ``offer_reason``), ``risk_by_segment``,
+        ``offers``, ``drift`` (None without a previous run), ``notes`` and ``versions``
+        (the model that scored each family).
+
+    Raises
+    ------
+    LookupError
+        When no churn model can score this data (a `ModelNotFoundError` when
+        `allow_challenger` is False and there is no churn champion).
+    ModelScopeError
+        When `allow_challenger` is False and the churn champion belongs to other data.
+
+    Examples
+    --------
+    >>> outcome = run_scoring(ctx.paths, ctx.config, allow_challenger=True)  # doctest: +SKIP
+    >>> print("models used:", outcome.versions)  # doctest: +SKIP
+    """
     current = pd.read_parquet(paths.features / CURRENT)
     result = score_customers(
         current,

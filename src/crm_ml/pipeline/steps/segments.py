@@ -137,6 +137,42 @@ def build_current(paths: RunPaths, config: RunConfig) -> pd.DataFrame:
 
 
 def run_segments(paths: RunPaths, config: RunConfig) -> SegmentsOutcome:
+    """The customer 360 now, with segments, and what each segment did after the holdout
+    cutoff: notebook 02's tables in one call.
+
+    Validates the raw exports first if the run has no accepted tables yet, and writes the
+    current features and segments to ``current.parquet`` in ``paths.features`` (what
+    scoring and the recommenders read).
+
+    Parameters
+    ----------
+    paths : RunPaths
+        The run's folders.
+    config : RunConfig
+        The run configuration: the data source, the feature settings (with the SLA
+        targets per service tier) and the cutoff plan.
+
+    Returns
+    -------
+    SegmentsOutcome
+        ``current`` (features + segments at the export date), ``summary`` (per segment,
+        lifecycle stage and service tier at the holdout cutoff, with its observed churn
+        rate; read one dimension with ``outcome.table(dimension, name)``), ``sla``
+        (first-response compliance; empty without a tickets table), ``nps`` (None without
+        survey answers in the last year, ``nps_why`` says why), ``core_churn_rate`` and
+        the ``"segments"`` and ``"lifecycle"`` figures.
+
+    Raises
+    ------
+    ContractError
+        When the raw exports cannot be taken (see `crm_ml.pipeline.data.ensure_accepted`).
+
+    Examples
+    --------
+    >>> outcome = run_segments(ctx.paths, ctx.config)  # doctest: +SKIP
+    >>> outcome.table("rfm_segment", "segment")  # doctest: +SKIP
+    >>> print(outcome.headline())  # doctest: +SKIP
+    """
     ensure_accepted(paths, config)
     as_of = pd.Timestamp(accepted_as_of(paths))
     holdout_cutoff = cutoff_plan(paths, config).holdout

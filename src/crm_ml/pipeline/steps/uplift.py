@@ -65,6 +65,27 @@ class UpliftSettings:
 
 
 def uplift_settings(config: RunConfig) -> UpliftSettings:
+    """The uplift step's settings: `models.uplift` of the run config over the defaults.
+
+    Parameters
+    ----------
+    config : RunConfig
+        The run configuration; ``models["uplift"]`` holds ``response_window_days``
+        (default 14), ``holdout_share`` (default 0.25), ``offer_features`` (default False)
+        and the learner's `UpliftConfig` fields.
+
+    Returns
+    -------
+    UpliftSettings
+        ``learner`` (the `UpliftConfig`) and the three step settings.
+
+    Examples
+    --------
+    >>> from crm_ml.pipeline import load_config
+    >>> settings = uplift_settings(load_config(None, {"models.uplift": {"learner": "t"}}))
+    >>> settings.learner.learner, settings.response_window_days, settings.offer_features
+    ('t', 14, False)
+    """
     settings = dict(config.models.get("uplift", {}))
     own = {
         key: settings.pop(key)
@@ -227,7 +248,40 @@ def uplift_data(
     paths: RunPaths, config: RunConfig, lines: pd.DataFrame | None = None
 ) -> UpliftData | None:
     """Contacts with their features, split by campaign; None without contacts that have a
-    control group and response times."""
+    control group and response times.
+
+    Only contacts whose response window closed before the export date are used. The frame
+    of contacts is cached per response window in the run's features folder.
+
+    Parameters
+    ----------
+    paths : RunPaths
+        The run's folders (accepted tables, features cache).
+    config : RunConfig
+        The run configuration: `models.uplift` (`uplift_settings`) and the feature settings.
+    lines : pandas.DataFrame or None, default None
+        The purchase order lines with their category; None reads them from the accepted
+        tables.
+
+    Returns
+    -------
+    UpliftData or None
+        ``train`` (contacts of the earlier campaigns), ``held`` (those of the latest
+        ``holdout_share`` of campaigns by first send, at least one) and ``columns`` (the
+        learner's features); None when the contacts table is missing, lacks
+        ``is_control``, ``responded_ts`` or ``offer_category``, or has no treated or no
+        control rows.
+
+    Raises
+    ------
+    ValueError
+        When the contacts come from fewer than 2 campaigns (nothing left to train on).
+
+    Examples
+    --------
+    >>> contacts = uplift_data(ctx.paths, ctx.config)  # doctest: +SKIP
+    >>> contacts is None or len(contacts.train) > 0  # doctest: +SKIP
+    """
     settings = uplift_settings(config)
     lines = purchase_lines(paths.accepted) if lines is None else lines
     frame = contact_frame(paths, config, lines, settings.response_window_days)
@@ -242,7 +296,26 @@ def uplift_data(
 
 
 def fit_uplift(data: UpliftData, settings: UpliftSettings) -> UpliftModel:
-    """The learner (X- or T-learner on LightGBM) on the earlier campaigns."""
+    """The learner (X- or T-learner on LightGBM) on the earlier campaigns.
+
+    Parameters
+    ----------
+    data : UpliftData
+        What `uplift_data` returned; trained on ``data.train[data.columns]`` with
+        ``responded`` as the outcome and ``is_control`` as the arm.
+    settings : UpliftSettings
+        What `uplift_settings` returned; ``settings.learner`` configures the learner.
+
+    Returns
+    -------
+    UpliftModel
+        The fitted learner; ``predict`` gives the estimated effect per contact.
+
+    Examples
+    --------
+    >>> up_settings = uplift_settings(ctx.config)  # doctest: +SKIP
+    >>> learner = fit_uplift(contacts, up_settings)  # doctest: +SKIP
+    """
     return train_uplift_model(
         data.train[[*data.columns, "responded", "is_control"]],
         "responded",
@@ -256,7 +329,35 @@ def evaluate_uplift(
     model: UpliftModel, data: UpliftData, config: RunConfig, settings: UpliftSettings
 ) -> UpliftOutcome:
     """Qini on the latest campaigns against random rankings and a response model, by
-    decile, and against the true effect where the world knows it."""
+    decile, and against the true effect where the world knows it.
+
+    Parameters
+    ----------
+    model : UpliftModel
+        The learner of `fit_uplift`.
+    data : UpliftData
+        What `uplift_data` returned; judged on ``data.held``.
+    config : RunConfig
+        The run configuration: ``seed`` for the 20 random rankings and the data source
+        (the synthetic world's true effect per contact).
+    settings : UpliftSettings
+        What `uplift_settings` returned (the learner's name labels the Qini curve).
+
+    Returns
+    -------
+    UpliftOutcome
+        ``model``; ``deciles`` (observed and predicted uplift per decile of estimated
+        uplift, + ``true_uplift`` when known); ``metrics`` (``qini_coefficient``,
+        ``random_qini``, ``random_qini_sd``, ``random_qini_max``,
+        ``response_model_qini``, the contact, campaign and response-rate counts, and
+        ``true_uplift_spearman``, ``oracle_qini``, ``truth_rows`` when the true effect is
+        known); ``random_qinis``; the Qini ``figure``.
+
+    Examples
+    --------
+    >>> uplift = evaluate_uplift(learner, contacts, ctx.config, up_settings)  # doctest: +SKIP
+    >>> uplift.metrics["qini_coefficient"] > uplift.metrics["random_qini_max"]  # doctest: +SKIP
+    """
     held = data.held
     y, treated = held["responded"].to_numpy(float), held["treated"].to_numpy(bool)
     estimated = model.predict(held)
@@ -298,7 +399,33 @@ def track_uplift(
     paths: RunPaths, config: RunConfig, outcome: UpliftOutcome, data: UpliftData
 ) -> GateDecision:
     """Log the learner and gate it on the holdout Qini (relative tolerance: Qini moves a
-    lot between campaigns)."""
+    lot between campaigns).
+
+    The tolerance is 20% of the model's own holdout Qini; there is no calibration check.
+    A learner this run kept untracked (`keep_in_run`) is forgotten first.
+
+    Parameters
+    ----------
+    paths : RunPaths
+        The run's folders; the MLflow run is named after ``paths.run_id``.
+    config : RunConfig
+        The run configuration (data scope, `models.uplift` logged as parameters).
+    outcome : UpliftOutcome
+        What `evaluate_uplift` returned: the model, its metrics (logged, with
+        ``holdout_qini``) and the Qini figure.
+    data : UpliftData
+        The contacts; ``data.held[data.columns]`` is the input example.
+
+    Returns
+    -------
+    GateDecision
+        Whether the new version became (or, under the pipeline, is staged to become) the
+        champion, and why (``decision.summary``).
+
+    Examples
+    --------
+    >>> print(track_uplift(ctx.paths, ctx.config, uplift, contacts).summary)  # doctest: +SKIP
+    """
     settings = uplift_settings(config)
     metrics = outcome.metrics
     gate = Gate(
