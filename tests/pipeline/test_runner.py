@@ -120,3 +120,16 @@ def test_two_runs_at_once_do_not_corrupt_each_other(project: Path, notebooks, py
     latest = (project / "reports" / "latest").resolve().name
     assert latest in {"a", "b"}
     assert (project / "reports" / "latest" / "report.html").read_text() == "<html>5.0</html>"
+
+
+def test_only_notebooks_that_declare_track_are_passed_it(tmp_path: Path) -> None:
+    # Papermill warns of every parameter a notebook does not declare
+    from crm_ml.notebooks import Notebook
+    from crm_ml.pipeline.paths import RunPaths
+    from crm_ml.pipeline.runner import _parameters
+
+    notebooks = Path(__file__).resolve().parents[2] / "notebooks"
+    paths, config = RunPaths(tmp_path / "run"), tmp_path / "c.yaml"
+    passed = {n: "track" in _parameters(notebooks / n.file_name, paths, config) for n in Notebook}
+    modelling = {Notebook.CHURN, Notebook.PROPENSITY_UPLIFT, Notebook.CLV, Notebook.RECOMMENDATIONS}
+    assert {n for n, track in passed.items() if track} == modelling

@@ -214,6 +214,19 @@ def _execute_all(
             kernel.shutdown()
 
 
+def _parameters(notebook: Path, paths: RunPaths, config_file: Path) -> dict[str, Any]:
+    """The notebook's parameters under `crm-ml run`. A notebook that declares `track` (the
+    modelling ones) tracks here: logs to MLflow and runs the champion gate, which it does
+    not when opened by hand. Only declared parameters are passed (Papermill warns of any
+    other)."""
+    import papermill as pm
+
+    parameters: dict[str, Any] = {"run_dir": str(paths.root), "config_path": str(config_file)}
+    if "track" in pm.inspect_notebook(str(notebook)):
+        parameters["track"] = True
+    return parameters
+
+
 def _execute_one(
     notebook: Path,
     kernel: WarmKernel,
@@ -232,8 +245,7 @@ def _execute_one(
         pm.execute_notebook(
             str(notebook),
             str(output),
-            # track: log to MLflow and gate (a notebook opened by hand leaves the registry alone)
-            parameters={"run_dir": str(paths.root), "config_path": str(config_file), "track": True},
+            parameters=_parameters(notebook, paths, config_file),
             cwd=str(project_root()),
             progress_bar=False,
             log_output=False,
