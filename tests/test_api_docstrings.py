@@ -76,6 +76,7 @@ DOCUMENTED = [
     "crm_ml.pipeline.steps.recommend.choose_recommender",
     "crm_ml.pipeline.steps.recommend.search_table",
     "crm_ml.pipeline.steps.recommend.serve",
+    "crm_ml.pipeline.steps.recommend.served_lists",
     "crm_ml.pipeline.steps.recommend.recsys_metrics",
     "crm_ml.pipeline.steps.recommend.comparison_chart",
     "crm_ml.pipeline.steps.recommend.skip",

@@ -36,6 +36,7 @@ from crm_ml.recsys.tuning import HALF_LIFE, SEARCH_SPACE
 from crm_ml.tracking.registry import GateDecision
 
 MODELS = MODEL_NAMES
+SERVED_FILE = "recommendations.parquet"  # in the run's scores folder
 ENGINE_FILE = "recsys_engine.pkl"
 SKIPPED_FILE = "recsys_skipped.txt"  # why this run recommends nothing (scoring reads it)
 GATE_METRIC = "served_recall_at_10"
@@ -300,17 +301,17 @@ def serve(paths: RunPaths, inputs: RecsysInputs, chosen: Selection) -> Recommend
     Returns
     -------
     RecommendationEngine
-        The fitted engine; ``engine.recommend(export=True)`` gives the served lists.
+        The fitted engine; `served_lists` reads back the lists it wrote.
 
     Examples
     --------
     >>> engine = serve(ctx.paths, inputs, chosen)  # doctest: +SKIP
-    >>> recs = engine.recommend(export=True)  # doctest: +SKIP
+    >>> recs = served_lists(ctx.paths)  # doctest: +SKIP
     """
     engine = fit_engine(
         inputs.tables, pd.Timestamp(accepted_as_of(paths)), chosen.serving, inputs.segments
     )
-    engine.recommend(export=True).to_parquet(paths.scores / "recommendations.parquet", index=False)
+    engine.recommend(export=True).to_parquet(paths.scores / SERVED_FILE, index=False)
     with (paths.root / ENGINE_FILE).open("wb") as fh:
         pickle.dump(engine, fh)
     (paths.root / SKIPPED_FILE).unlink(missing_ok=True)
@@ -392,6 +393,27 @@ def skip(paths: RunPaths, reason: str) -> RecsysOutcome:
     return skipped_outcome(reason)
 
 
+def served_lists(paths: RunPaths) -> pd.DataFrame:
+    """The lists `serve` wrote for this run (read back, not recomputed for every customer).
+
+    Parameters
+    ----------
+    paths : RunPaths
+        The run's folders.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per recommendation, with the columns of
+        ``RecommendationEngine.recommend(export=True)``.
+
+    Examples
+    --------
+    >>> recs = served_lists(ctx.paths)  # doctest: +SKIP
+    """
+    return pd.read_parquet(paths.scores / SERVED_FILE)
+
+
 def run_recommendations(paths: RunPaths, config: RunConfig, track: bool = True) -> RecsysOutcome:
     """Every step of notebook 06 in one call (the benchmarks' direct run and the tests)."""
     inputs = recsys_inputs(paths, config)
@@ -403,7 +425,7 @@ def run_recommendations(paths: RunPaths, config: RunConfig, track: bool = True) 
     outcome = RecsysOutcome(
         chosen.comparison,
         chosen.best_model,
-        pd.read_parquet(paths.scores / "recommendations.parquet"),
+        served_lists(paths),
         engine,
         metrics,
         {"recsys": comparison_chart(chosen.comparison)},
