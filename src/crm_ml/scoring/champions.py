@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -29,11 +29,8 @@ log = logging.getLogger(__name__)
 class RunModel:
     """A model this run trained but did not register, with a champion's scoring interface."""
 
-    name: str
     python_model: Any
     version: str = "of this run"
-    alias: str | None = None
-    tags: dict[str, str] = field(default_factory=dict)
 
     def prepare(self, frame: pd.DataFrame) -> pd.DataFrame:
         return frame[list(self.python_model.feature_names)]
@@ -51,7 +48,7 @@ class ScoringModel:
     @property
     def label(self) -> str:
         if isinstance(self.model, RunModel):
-            return f"{self.status}"
+            return self.status
         return f"{self.status} v{self.model.version}"
 
 
@@ -69,7 +66,7 @@ def scoring_model(
     name = scope.registry_name(family)
     if unregistered is not None:
         note = f"The {family} scores come from this run's own model, which is not registered."
-        return ScoringModel(RunModel(name, unregistered), note, "this run's unregistered model")
+        return ScoringModel(RunModel(unregistered), note, "this run's unregistered model")
     configure_tracking()
     if staged and name in staged:
         return ScoringModel(load_model(name, staged[name]), None)
