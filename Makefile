@@ -15,8 +15,10 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 # the whole pipeline on the default synthetic world: report in reports/latest/report.html
+# (another run configuration: make run CONFIG=configs/table.yaml)
+CONFIG ?= configs/retail.yaml
 run: $(STAMP)
-	$(BIN)/crm-ml run --config configs/retail.yaml
+	$(BIN)/crm-ml run --config $(CONFIG)
 
 # only the data contract on the small hand-made export in data/sample
 sample: $(STAMP)

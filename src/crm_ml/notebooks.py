@@ -39,6 +39,7 @@ class Notebook(StrEnum):
     DATA_QUALITY = "01_data_quality"
     FEATURES_SEGMENTS = "02_features_segments"
     CHURN = "03_churn"
+    CHURN_TABLE = "03_churn_table"
     PROPENSITY_UPLIFT = "04_propensity_uplift"
     CLV = "05_clv"
     RECOMMENDATIONS = "06_recommendations"
@@ -54,6 +55,12 @@ class Notebook(StrEnum):
     def file_name(self) -> str:
         return f"{self.value}.ipynb"
 
+    @property
+    def sources(self) -> frozenset[str]:
+        """The kinds of data source the notebook runs for (`source_kind`): a single customer
+        table has no orders, events or time axis, so only three notebooks apply to it."""
+        return _SOURCES.get(self, frozenset({EXPORTS}))
+
     @classmethod
     def named(cls, name: str) -> Notebook:
         """The member called `name` (the file stem); an unknown name says which exist."""
@@ -64,10 +71,51 @@ class Notebook(StrEnum):
             raise ValueError(f"unknown notebook {name!r}; the notebooks are: {known}") from None
 
 
+EXPORTS = "exports"  # contract tables: a generated world, a registered dataset, a folder
+TABLE = "table"  # one customer table with a churn flag (data.source: table)
+
+
+def source_kind(source: str) -> str:
+    """The kind of a `data.source` value: `table`, or `exports` for every other source.
+
+    >>> source_kind("table"), source_kind("synthetic"), source_kind("folder")
+    ('table', 'exports', 'exports')
+    """
+    return TABLE if source == TABLE else EXPORTS
+
+
+def unavailable_for(stem: str, kind: str) -> str | None:
+    """Why the notebook `stem` does not run for a source of this kind, or None when it does;
+    a notebook that is not a member of `Notebook` (one of the user's own) runs for exports.
+
+    >>> unavailable_for("05_clv", TABLE)
+    'not available for a single-table source: it needs the orders and events of an export'
+    >>> unavailable_for("03_churn_table", TABLE) is None, unavailable_for("99_mine", EXPORTS)
+    (True, None)
+    """
+    try:
+        sources = Notebook.named(stem).sources
+    except ValueError:
+        sources = frozenset({EXPORTS})
+    if kind in sources:
+        return None
+    if kind == TABLE:
+        return (
+            "not available for a single-table source: it needs the orders and events of an export"
+        )
+    return "only for a single-table source (data.source: table)"
+
+
+_SOURCES = {
+    Notebook.DATA_QUALITY: frozenset({EXPORTS, TABLE}),
+    Notebook.CHURN_TABLE: frozenset({TABLE}),
+    Notebook.REPORT: frozenset({EXPORTS, TABLE}),
+}
 _LABELS = {
     Notebook.DATA_QUALITY: "Data quality",
     Notebook.FEATURES_SEGMENTS: "Features and segments",
     Notebook.CHURN: "Churn model",
+    Notebook.CHURN_TABLE: "Churn model (customer table)",
     Notebook.PROPENSITY_UPLIFT: "Propensity and uplift",
     Notebook.CLV: "Customer lifetime value",
     Notebook.RECOMMENDATIONS: "Recommendations",

@@ -131,5 +131,11 @@ def test_only_notebooks_that_declare_track_are_passed_it(tmp_path: Path) -> None
     notebooks = Path(__file__).resolve().parents[2] / "notebooks"
     paths, config = RunPaths(tmp_path / "run"), tmp_path / "c.yaml"
     passed = {n: "track" in _parameters(notebooks / n.file_name, paths, config) for n in Notebook}
-    modelling = {Notebook.CHURN, Notebook.PROPENSITY_UPLIFT, Notebook.CLV, Notebook.RECOMMENDATIONS}
+    modelling = {
+        Notebook.CHURN,
+        Notebook.CHURN_TABLE,
+        Notebook.PROPENSITY_UPLIFT,
+        Notebook.CLV,
+        Notebook.RECOMMENDATIONS,
+    }
     assert {n for n, track in passed.items() if track} == modelling

@@ -10,6 +10,9 @@ where boosted trees alone tend to lose. Seeded: same arguments, same table.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
@@ -115,3 +118,48 @@ def subscriber_table(
         }
     )
     return table.assign(churn_probability=probability) if truth else table
+
+
+EXAMPLE_TABLE_FILE = "customer_table.csv"
+
+
+def write_subscriber_table(out_dir: Path, n: int = 5_000, seed: int = 0) -> Path:
+    """Write `subscriber_table` as one file, the way a company exports such a table, for the
+    `data.source: table` run (configs/table.yaml).
+
+    Beside the table's columns it holds what real exports carry: a marketing-consent flag
+    (about 80% yes) and an e-mail address per row, which the contract drops as personal
+    data, and a few bad rows (a duplicated id, an empty label) for the quarantine.
+
+    Parameters
+    ----------
+    out_dir : pathlib.Path
+        The folder to write ``customer_table.csv`` and ``manifest.json`` into.
+    n : int, default 5000
+        Subscribers.
+    seed : int, default 0
+        Seed of the generator.
+
+    Returns
+    -------
+    pathlib.Path
+        `out_dir`.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = write_subscriber_table(Path(tempfile.mkdtemp()), n=50)
+    >>> pd.read_csv(folder / EXAMPLE_TABLE_FILE).shape
+    (52, 20)
+    """
+    rng = np.random.default_rng(seed + 1)
+    table = subscriber_table(n, seed=seed)
+    table.insert(1, "email", [f"subscriber{i}@example.com" for i in range(n)])
+    table["MarketingConsent"] = np.where(rng.random(n) < 0.8, "yes", "no")
+    bad = table.iloc[[0, 1]].copy()
+    bad.loc[bad.index[1], ["customerID", "Churn"]] = [f"extra-{seed}", ""]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    pd.concat([table, bad], ignore_index=True).to_csv(out_dir / EXAMPLE_TABLE_FILE, index=False)
+    manifest = {"source": "subscriber-example", "rows": n + 2, "seed": seed}
+    (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    return out_dir

@@ -207,3 +207,16 @@ register(
         defaults={"sample": True},
     )
 )
+register(
+    DatasetSource(
+        name="subscriber-example",
+        description=(
+            "A single subscriber table in the shape of the public telecom churn tables "
+            "(5,000 rows, a Yes/No Churn column, consent and e-mail columns, two bad rows): "
+            "the example of `data.source: table` (configs/table.yaml)."
+        ),
+        citation="crm-ml example generator (crm_ml.datasets.examples.subscriber_table).",
+        licence="Generated data; no third-party rights.",
+        writer="crm_ml.datasets.examples:write_subscriber_table",
+    )
+)

@@ -181,6 +181,11 @@ class CrmClassifier(ClassifierMixin, BaseEstimator):
             )
         return shape_like(self._template, frame)
 
+    def model_input(self, X: Any) -> pd.DataFrame:
+        """`X` as the fitted `model_` reads it (cleaned, typed like the training rows): for
+        SHAP drivers, MLflow examples or anything that calls the inner model."""
+        return self._features(X)
+
     def predict_proba(self, X: Any) -> np.ndarray:
         """Calibrated probabilities, shape (n, 2): column 1 is `classes_[1]`."""
         features = self._features(X)
@@ -219,9 +224,13 @@ class TableFit:
         per model (empty when ``compare=False``).
     reasons : pandas.DataFrame
         Score and reasons of every row from the fitted model, indexed by the ids (in-sample;
-        for a fair score use `comparison`).
+        for a fair score use `comparison` or `out_of_fold`).
     id_column : str or None
         The id column of the table, used to index the scores of new rows.
+    out_of_fold : pandas.Series
+        Our model's probability for every row from the fold that did not train on it,
+        indexed by the ids: a fair score of the table's own rows (empty when
+        ``compare=False``).
 
     Examples
     --------
@@ -239,6 +248,7 @@ class TableFit:
     comparison: pd.DataFrame = field(default_factory=pd.DataFrame)
     reasons: pd.DataFrame = field(default_factory=pd.DataFrame)
     id_column: str | None = None
+    out_of_fold: pd.Series = field(default_factory=lambda: pd.Series(dtype="float64"))
 
     def _features(self, frame: pd.DataFrame) -> pd.DataFrame:
         return self.snapshot.features_like(frame).reset_index(drop=True)
@@ -327,11 +337,12 @@ def fit_table(
         return CrmClassifier(settings, search=settings.search.enabled, n_folds=n_folds)
 
     X, y = snapshot.features.reset_index(drop=True), snapshot.label.to_numpy()
-    comparison = pd.DataFrame()
+    comparison, out_of_fold = pd.DataFrame(), pd.Series(dtype="float64")
     if compare:
-        comparison, _ = cross_validate_models(
+        comparison, predictions = cross_validate_models(
             X, y, {"crm_ml": ours, **REFERENCES}, n_folds=n_folds, progress=progress
         )
+        out_of_fold = predictions["crm_ml"].set_axis(snapshot.ids).rename("probability")
     model = ours(X).fit(X, y)
     reasons = model.reason_codes(X).set_axis(snapshot.ids, axis=0)
-    return TableFit(model, snapshot, comparison, reasons, id_column)
+    return TableFit(model, snapshot, comparison, reasons, id_column, out_of_fold)

@@ -36,17 +36,38 @@ class SyntheticData(BaseModel):
     model_config = ConfigDict(extra="forbid")
     customers: int = 20_000
     months: int = 24
-    industry: Literal["retail", "finance", "b2b"] = "retail"
+    industry: Literal["retail", "finance", "b2b", "subscription"] = "retail"
     seed: int = 42
     dirt: bool = True
 
 
-class DataConfig(BaseModel):
-    """Where the exports come from: a generated world, a registered source or a folder."""
+class TableSource(BaseModel):
+    """A single customer table (one row per subscriber, a churn flag, no time axis): the
+    `data.source: table` of DESIGN.md, judged by cross-validation."""
 
     model_config = ConfigDict(extra="forbid")
-    source: str = "synthetic"  # synthetic | a registered source name | folder
+    file: str  # CSV / Parquet, relative to the project root or absolute
+    label: str  # the churn flag: 0/1, true/false or two words such as Yes/No
+    id_column: str  # one id per row; pseudonymised, never a feature
+    positive: str | None = None  # the label value that means "left" (default: 1/true/yes...)
+    # a recurring value per period (monthly charges): x value_periods = the 12-month value
+    # that ranks the save list; without it the list is ranked by risk alone
+    value_column: str | None = None
+    value_periods: float = Field(default=12.0, gt=0)
+    # true/false per row: without it nobody has known consent and the save list stays empty
+    consent_column: str | None = None
+    segment_column: str | None = None  # a column to show risk by (contract type, plan, ...)
+    as_of: str | None = None  # the table's date (default: the file's modification time)
+
+
+class DataConfig(BaseModel):
+    """Where the exports come from: a generated world, a registered source, a folder, or
+    one customer table."""
+
+    model_config = ConfigDict(extra="forbid")
+    source: str = "synthetic"  # synthetic | a registered source name | folder | table
     folder: str | None = None  # for source=folder: a folder of contract files
+    table: TableSource | None = None  # for source=table
     # what registered models belong to (default: derived from the source, see
     # crm_ml.pipeline.data.data_source); set it when each export lands in a new folder
     scope: str | None = None

@@ -12,8 +12,10 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import pandas as pd
+
 from crm_ml.contract.privacy import key_fingerprint
-from crm_ml.pipeline.config import RunConfig
+from crm_ml.pipeline.config import ConfigError, RunConfig, TableSource
 from crm_ml.pipeline.paths import RunPaths, project_root
 
 if TYPE_CHECKING:
@@ -31,9 +33,18 @@ def data_source(config: RunConfig) -> str:
         return data.scope
     if data.source == "synthetic":
         return f"synthetic:{_world_name(config)}"
-    if data.source == "folder":
-        return f"folder:{raw_source_dir(config).resolve()}"
+    if data.source in ("folder", "table"):
+        return f"{data.source}:{raw_source_dir(config).resolve()}"
     return data.source
+
+
+def table_source(config: RunConfig) -> TableSource:
+    """The `data.table` settings of a `data.source: table` run (ConfigError without them)."""
+    if config.data.table is None:
+        raise ConfigError(
+            "data.source is 'table' but data.table is not set (file, label and id_column)"
+        )
+    return config.data.table
 
 
 def run_scope(config: RunConfig) -> ModelScope:
@@ -49,13 +60,15 @@ def _world_name(config: RunConfig) -> str:
 
 
 def raw_source_dir(config: RunConfig) -> Path:
-    """The folder of raw exports for this configuration, generating or writing it if needed."""
+    """The folder of raw exports for this configuration, generating or writing it if needed
+    (for `data.source: table`, the table's file)."""
     data = config.data
+    if data.source == "table":
+        return _table_file(table_source(config).file)
     if data.source == "folder":
         if not data.folder:
             raise ValueError("data.source is 'folder' but data.folder is not set")
-        folder = Path(data.folder)
-        return folder if folder.is_absolute() else project_root() / folder
+        return _in_project(data.folder)
     if data.source == "synthetic":
         s = data.synthetic
         name = _world_name(config)
@@ -79,6 +92,29 @@ def raw_source_dir(config: RunConfig) -> Path:
     if not (folder / "manifest.json").exists():
         get_source(data.source).write(folder)
     return folder
+
+
+def _table_file(file: str) -> Path:
+    """The table's path; a registered dataset's name (`subscriber-example`) is written to
+    data/raw/<name>/ on first use, as the other registered sources are."""
+    from crm_ml.datasets import UnknownSourceError, get_source
+    from crm_ml.datasets.examples import EXAMPLE_TABLE_FILE
+
+    path = _in_project(file)
+    if path.exists() or Path(file).suffix:
+        return path
+    try:
+        source = get_source(file)
+    except UnknownSourceError:
+        return path  # the contract says the file is missing
+    folder = project_root() / "data" / "raw" / source.name
+    if not (folder / "manifest.json").exists():
+        source.write(folder)
+    return folder / EXAMPLE_TABLE_FILE
+
+
+def _in_project(path: str) -> Path:
+    return Path(path) if Path(path).is_absolute() else project_root() / path
 
 
 def ensure_accepted(paths: RunPaths, config: RunConfig, progress: bool = False):
@@ -125,6 +161,20 @@ def ensure_accepted(paths: RunPaths, config: RunConfig, progress: bool = False):
     paths.ensure()
     if (paths.accepted / "manifest.json").exists():
         return None
+    if config.data.source == "table":
+        from crm_ml.contract.customer_table import load_customer_table
+
+        table = table_source(config)
+        return load_customer_table(
+            raw_source_dir(config),
+            table.label,
+            table.id_column,
+            positive=table.positive,
+            consent_column=table.consent_column,
+            as_of=table.as_of,
+            quarantine_dir=paths.quarantine,
+            accepted_dir=paths.accepted,
+        )
     return load_tables(
         raw_source_dir(config),
         quarantine_dir=paths.quarantine,
@@ -191,3 +241,42 @@ def accepted_as_of(paths: RunPaths) -> str:
     >>> folder.cleanup()
     """
     return json.loads((paths.accepted / "manifest.json").read_text())["as_of"]
+
+
+def export_coverage(paths: RunPaths) -> tuple[list[str], pd.DataFrame]:
+    """What the run's export holds: a note per absent optional table, and one row per table
+    (`crm_ml.contract.coverage`); a single customer table is complete as it is.
+
+    Parameters
+    ----------
+    paths : RunPaths
+        A run whose tables were accepted (`ensure_accepted`).
+
+    Returns
+    -------
+    (list of str, pandas.DataFrame)
+        The notes, and the columns table, required, present, without_it.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from crm_ml.pipeline import RunPaths, load_config, project_root
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> paths = RunPaths(Path(folder.name) / "run-1")
+    >>> sample = project_root() / "data" / "sample"
+    >>> config = load_config(None, {"data.source": "folder", "data.folder": str(sample)})
+    >>> _ = ensure_accepted(paths, config)
+    >>> notes, coverage = export_coverage(paths)
+    >>> notes, bool(coverage["present"].all())
+    ([], True)
+    >>> folder.cleanup()
+    """
+    from crm_ml.contract.coverage import missing_table_notes, table_coverage
+    from crm_ml.contract.customer_table import TABLE
+
+    present = accepted_tables(paths)
+    if TABLE in present:
+        row = {"table": TABLE, "required": True, "present": True, "without_it": ""}
+        return [], pd.DataFrame([row])
+    return missing_table_notes(present), table_coverage(present)

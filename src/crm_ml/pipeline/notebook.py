@@ -7,7 +7,8 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from crm_ml.pipeline.config import RunConfig, load_config
+from crm_ml.notebooks import source_kind, unavailable_for
+from crm_ml.pipeline.config import ConfigError, RunConfig, load_config
 from crm_ml.pipeline.paths import RunPaths, project_root
 from crm_ml.pipeline.record import Recorder
 
@@ -47,6 +48,12 @@ class NotebookContext:
     record: Recorder
 
 
+def unavailable(notebook: str, config: RunConfig) -> str | None:
+    """Why `notebook` (a file stem) does not run for the configuration's data source, or
+    None when it does (`crm_ml.notebooks.unavailable_for`)."""
+    return unavailable_for(notebook, source_kind(config.data.source))
+
+
 def notebook_context(run_dir: str, config_path: str, notebook: str) -> NotebookContext:
     """Load the run's configuration and folders; `run_dir=""` means the dev run.
 
@@ -71,7 +78,8 @@ def notebook_context(run_dir: str, config_path: str, notebook: str) -> NotebookC
     Raises
     ------
     ConfigError
-        When the configuration has an unknown key or a value of the wrong type.
+        When the configuration has an unknown key or a value of the wrong type, or the
+        notebook does not apply to its kind of data source (`unavailable`).
 
     Examples
     --------
@@ -89,4 +97,7 @@ def notebook_context(run_dir: str, config_path: str, notebook: str) -> NotebookC
     warnings.filterwarnings("ignore", category=FutureWarning)
     paths = RunPaths(Path(run_dir)) if run_dir else RunPaths.for_run(DEV_RUN)
     config = load_config(config_path or project_root() / "configs" / "retail.yaml")
+    why = unavailable(notebook, config)
+    if why:
+        raise ConfigError(f"{notebook} with data.source {config.data.source!r}: {why}")
     return NotebookContext(config=config, paths=paths.ensure(), record=Recorder(paths, notebook))

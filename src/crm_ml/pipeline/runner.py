@@ -30,6 +30,7 @@ from crm_ml.errors import CrmMlError
 from crm_ml.pipeline.config import RunConfig, load_config
 from crm_ml.pipeline.data import data_source, raw_source_dir
 from crm_ml.pipeline.lock import exclusive
+from crm_ml.pipeline.notebook import unavailable
 from crm_ml.pipeline.paths import RunPaths, project_root
 from crm_ml.pipeline.promotions import staged_promotions
 from crm_ml.pipeline.publish import Publication, prepare, prune
@@ -69,15 +70,22 @@ def notebook_list(config: RunConfig, notebooks_dir: Path) -> list[Path]:
 
 
 def fingerprint_folder(folder: Path) -> dict[str, str]:
-    """A content hash of every file of the raw exports (name -> sha256 prefix)."""
-    out = {}
-    for path in sorted(p for p in folder.rglob("*") if p.is_file() and "truth" not in p.parts):
-        digest = hashlib.sha256()
-        with path.open("rb") as fh:
-            while chunk := fh.read(1 << 20):
-                digest.update(chunk)
-        out[str(path.relative_to(folder))] = digest.hexdigest()[:16]
-    return out
+    """A content hash of every file of the raw exports (name -> sha256 prefix); `folder`
+    may be a single file (`data.source: table`)."""
+    if folder.is_file():
+        return {folder.name: _digest(folder)}
+    return {
+        str(path.relative_to(folder)): _digest(path)
+        for path in sorted(p for p in folder.rglob("*") if p.is_file() and "truth" not in p.parts)
+    }
+
+
+def _digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()[:16]
 
 
 def new_run_id(config: RunConfig) -> str:
@@ -193,7 +201,15 @@ def _execute_all(
 
     _quiet_papermill()
     root = project_root()
-    notebooks = notebook_list(config, root / "notebooks")
+    notebooks = []
+    for notebook in notebook_list(config, root / "notebooks"):
+        why = unavailable(notebook.stem, config)
+        if why:  # listed as such in the manifest, so the report can say why it is empty
+            manifest["notebooks"].append(
+                {"notebook": notebook.name, "status": "skipped", "reason": why}
+            )
+        else:
+            notebooks.append(notebook)
     bar = tqdm(notebooks, desc=f"run {paths.run_id}", unit="notebook", disable=not progress)
     # Each notebook's kernel is started (and its imports done) while the one before runs.
     started: list[WarmKernel] = []
@@ -212,6 +228,7 @@ def _execute_all(
     finally:
         for kernel in started:
             kernel.shutdown()
+        manifest["notebooks"].sort(key=lambda entry: entry["notebook"])  # skipped in place
 
 
 def _parameters(notebook: Path, paths: RunPaths, config_file: Path) -> dict[str, Any]:

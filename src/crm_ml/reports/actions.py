@@ -83,6 +83,7 @@ SAVE_COLUMNS = [
     "clv_12m",
     "uplift",
     "expected_saved_value",
+    "value_at_risk",
     "reason",
     "suggested_intervention",
 ]
@@ -132,6 +133,9 @@ class ActionConfig:
     sla_target_minutes: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     intervention_rules: tuple[tuple[str, str], ...] = INTERVENTION_RULES
     default_intervention: str = DEFAULT_INTERVENTION
+    # False for a single customer table, which has no campaigns to measure uplift on: the
+    # save list then ranks by value at risk (churn_probability x clv_12m) and says so
+    require_uplift: bool = True
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.high_value_quantile < 1.0:
@@ -148,6 +152,7 @@ class ActionConfig:
     def from_run_config(cls, config: RunConfig, **overrides) -> ActionConfig:
         """Targets from the scorecard's KPI targets, per-tier ones from the feature settings."""
         tiers = config.features.get("sla_target_minutes") or {}
+        overrides.setdefault("require_uplift", config.data.source != "table")
         return cls(
             kind_target_minutes=_kind_targets(config.kpi_targets),
             sla_target_minutes={t: dict(k) for t, k in tiers.items()},
@@ -197,18 +202,20 @@ def _present(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
 def customers_to_save(scores: pd.DataFrame, config: ActionConfig) -> pd.DataFrame:
     _require(scores, ["customer_id", "churn_probability", "clv_12m", "uplift"], "customer scores")
     clv = scores["clv_12m"].astype(float)
-    value_floor = clv.quantile(config.high_value_quantile) if len(clv) else np.inf
+    uplift = scores["uplift"].astype(float)
     chosen = scores[
         consent_mask(scores)
-        & (clv >= value_floor)
+        & _high_value(clv, config)
         & (scores["churn_probability"].astype(float) >= config.churn_probability_min)
-        & (scores["uplift"].astype(float) > config.uplift_min)
+        & ((uplift > config.uplift_min) | (uplift.isna() & (not config.require_uplift)))
     ].copy()
-    chosen["expected_saved_value"] = (
-        chosen["churn_probability"].astype(float)
-        * chosen["clv_12m"].astype(float)
-        * chosen["uplift"].astype(float)
-    )
+    at_risk = chosen["churn_probability"].astype(float) * chosen["clv_12m"].astype(float)
+    chosen["expected_saved_value"] = at_risk * chosen["uplift"].astype(float)
+    if not config.require_uplift:  # no uplift known: rank by what is at stake
+        chosen["value_at_risk"] = at_risk.fillna(chosen["churn_probability"].astype(float))
+        chosen["expected_saved_value"] = chosen["expected_saved_value"].fillna(
+            chosen["value_at_risk"]
+        )
     reason = chosen["reason_1"] if "reason_1" in chosen else pd.Series(pd.NA, chosen.index)
     chosen["reason"] = reason
     chosen["suggested_intervention"] = pd.Series(
@@ -219,6 +226,13 @@ def customers_to_save(scores: pd.DataFrame, config: ActionConfig) -> pd.DataFram
     if config.max_customers_to_save is not None:
         chosen = chosen.head(config.max_customers_to_save)
     return _present(chosen, SAVE_COLUMNS)
+
+
+def _high_value(clv: pd.Series, config: ActionConfig) -> pd.Series:
+    """At or above the high-value quantile; everyone when no customer has a value."""
+    if clv.isna().all():
+        return pd.Series(True, index=clv.index)
+    return clv >= (clv.quantile(config.high_value_quantile) if len(clv) else np.inf)
 
 
 def cross_sell_audience(scores: pd.DataFrame, config: ActionConfig) -> pd.DataFrame:
@@ -334,7 +348,7 @@ def why_empty(
                 (
                     "no uplift model was available, so no contact can be shown to change "
                     "anyone's outcome (it needs campaign contacts with a control group)",
-                    uplift.notna(),
+                    uplift.notna() | (not config.require_uplift),
                 ),
                 (
                     f"no consenting customer has a churn probability of at least "
@@ -344,11 +358,11 @@ def why_empty(
                 (
                     "no consenting customer at risk is among the most valuable "
                     f"{1 - config.high_value_quantile:.0%}",
-                    clv >= clv.quantile(config.high_value_quantile),
+                    _high_value(clv, config),
                 ),
                 (
                     "no such customer is expected to respond to a contact (uplift <= 0)",
-                    uplift > config.uplift_min,
+                    (uplift > config.uplift_min) | (uplift.isna() & (not config.require_uplift)),
                 ),
             ]
         )

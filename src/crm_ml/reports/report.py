@@ -13,6 +13,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from crm_ml.notebooks import TABLE, source_kind
 from crm_ml.pipeline.config import RunConfig
 from crm_ml.pipeline.paths import RunPaths
 from crm_ml.reports import sections
@@ -43,18 +44,13 @@ def _data_label(config: RunConfig) -> str:
         )
     if data.source == "folder":
         return "exports folder"
+    if data.source == "table" and data.table is not None:
+        return f"customer table {Path(data.table.file).name}"
     return data.source
 
 
-def report_context(
-    paths: RunPaths, config: RunConfig, previous: RunPaths | None = None
-) -> dict[str, Any]:
-    """Everything the report template shows, computed from the run folder."""
-    run = RunData(paths)
-    started = run.started or datetime.now(UTC)
-    as_of = run.data_as_of
-    scorecard = build_scorecard(run, config.kpi_targets)
-    body = [
+def _export_body(run: RunData, config: RunConfig) -> list[sections.Section]:
+    return [
         sections.segments_section(run),
         sections.churn_section(run, config),
         sections.clv_section(run),
@@ -66,6 +62,30 @@ def report_context(
         sections.models_section(run),
         sections.drift_section(run, config.psi_alert),
     ]
+
+
+def _table_body(run: RunData) -> list[sections.Section]:
+    """A single customer table has churn, the save list and its data quality; segments,
+    value, uplift, recommendations and service levels need an export's tables."""
+    return [
+        sections.table_churn_section(run),
+        sections.actions_section(run),
+        sections.data_quality_section(run),
+        sections.table_models_section(run),
+    ]
+
+
+def report_context(
+    paths: RunPaths, config: RunConfig, previous: RunPaths | None = None
+) -> dict[str, Any]:
+    """Everything the report template shows, computed from the run folder."""
+    run = RunData(paths)
+    started = run.started or datetime.now(UTC)
+    as_of = run.data_as_of
+    scorecard = build_scorecard(run, config.kpi_targets)
+    body = (
+        _table_body(run) if source_kind(config.data.source) == TABLE else _export_body(run, config)
+    )
     return {
         "title": "Customer analytics report",
         "config_name": config.name,

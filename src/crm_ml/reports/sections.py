@@ -136,25 +136,10 @@ def churn_section(run: RunData, config: RunConfig) -> Section:
             "0.5 = guessing, 1 = perfect",
         ),
     ]
-    if scores is not None and "churn_probability" in scores:
+    if scores is not None and "lifecycle_stage" in scores:
         # churn is defined for customers active in the last year; the lapsed are already gone
-        if "lifecycle_stage" in scores:
-            scores = scores[scores["lifecycle_stage"].astype(str) != "churned"]
-        probability = scores["churn_probability"].astype(float)
-        stats.append(
-            Stat(
-                "Average churn risk",
-                fmt_percent(probability.mean()),
-                "customers who bought in the last year",
-            )
-        )
-        stats.append(
-            Stat(
-                "Customers at high risk",
-                fmt_count((probability >= HIGH_RISK_PROBABILITY).sum()),
-                f"churn probability of {HIGH_RISK_PROBABILITY:.0%} or more",
-            )
-        )
+        scores = scores[scores["lifecycle_stage"].astype(str) != "churned"]
+    stats += _risk_stats(scores, "customers who bought in the last year")
     blocks: list[Block] = [*_stats(stats)]
     blocks.append(
         _table(
@@ -166,22 +151,7 @@ def churn_section(run: RunData, config: RunConfig) -> Section:
             sort="mean_churn_probability",
         )
     )
-    drivers = run.table(nb, "drivers")
-    if drivers is not None and not drivers.empty and "mean_abs_shap" in drivers:
-        top = drivers.sort_values("mean_abs_shap", ascending=False).head(10)
-        widest = float(top["mean_abs_shap"].max()) or 1.0
-        bars = [
-            Bar(
-                label=str(row.get("description") or row.get("feature")),
-                sub=str(row.get("feature", "")),
-                value=fmt_decimal(row["mean_abs_shap"]),
-                width=round(100 * float(row["mean_abs_shap"]) / widest, 1),
-            )
-            for row in top.to_dict("records")
-        ]
-        blocks.append(Bars("What drives churn risk (top 10, strongest first)", bars))
-    else:
-        blocks.append(Unavailable("churn drivers"))
+    blocks.append(_drivers(run, nb))
     return Section(
         "churn",
         "Churn risk",
@@ -190,6 +160,111 @@ def churn_section(run: RunData, config: RunConfig) -> Section:
         "and the share of customers at high risk, and the bars show which behaviours push "
         "risk up the most across all customers.",
         blocks,
+    )
+
+
+def _drivers(run: RunData, nb: str) -> Block:
+    """The churn model's top 10 drivers as bars, strongest first."""
+    drivers = run.table(nb, "drivers")
+    if drivers is None or drivers.empty or "mean_abs_shap" not in drivers:
+        return Unavailable("churn drivers")
+    top = drivers.sort_values("mean_abs_shap", ascending=False).head(10)
+    widest = float(top["mean_abs_shap"].max()) or 1.0
+    bars = [
+        Bar(
+            label=str(row.get("description") or row.get("feature")),
+            sub=str(row.get("feature", "")),
+            value=fmt_decimal(row["mean_abs_shap"]),
+            width=round(100 * float(row["mean_abs_shap"]) / widest, 1),
+        )
+        for row in top.to_dict("records")
+    ]
+    return Bars("What drives churn risk (top 10, strongest first)", bars)
+
+
+def _risk_stats(scores: pd.DataFrame | None, who: str) -> list[Stat | None]:
+    if scores is None or "churn_probability" not in scores:
+        return []
+    probability = scores["churn_probability"].astype(float)
+    return [
+        Stat("Average churn risk", fmt_percent(probability.mean()), who),
+        Stat(
+            "Customers at high risk",
+            fmt_count((probability >= HIGH_RISK_PROBABILITY).sum()),
+            f"churn probability of {HIGH_RISK_PROBABILITY:.0%} or more",
+        ),
+    ]
+
+
+def table_churn_section(run: RunData) -> Section:
+    """Churn of a single customer table (`data.source: table`), judged by cross-validation."""
+    nb = Notebook.CHURN_TABLE
+    stats = [
+        _metric_stat(
+            run,
+            nb,
+            "cv_roc_auc",
+            "Model accuracy (ROC AUC)",
+            fmt_decimal,
+            "5-fold cross-validated; 0.5 = guessing, 1 = perfect",
+        ),
+        _metric_stat(
+            run,
+            nb,
+            "best_reference_roc_auc",
+            "Best baseline (ROC AUC)",
+            fmt_decimal,
+            "LGBMClassifier() or logistic regression, same folds",
+        ),
+        *_risk_stats(run.scores(), "customers in the table"),
+    ]
+    return Section(
+        "churn",
+        "Churn risk",
+        "How likely each customer in the table is to leave, as its churn flag records leaving. "
+        "The table has no time axis, so the model is judged by cross-validation: every "
+        "customer's score comes from a model that did not see their outcome. The table shows "
+        "the average risk per segment, the bars the characteristics that push risk up most.",
+        [
+            *_stats(stats),
+            _table(
+                run,
+                nb,
+                "risk_by_segment",
+                "churn risk by segment",
+                "Churn risk by segment, riskiest first",
+                sort="mean_churn_probability",
+            ),
+            _drivers(run, nb),
+        ],
+    )
+
+
+def table_models_section(run: RunData) -> Section:
+    """The table's churn model beside the references on the same folds."""
+    nb = Notebook.CHURN_TABLE
+    return Section(
+        "models",
+        "Models against their baselines",
+        "Our churn model against an untuned LightGBM classifier and a logistic regression, "
+        "each fitted and scored on the same five cross-validation folds; the curves are "
+        "drawn from the out-of-fold scores. ROC AUC and top-20% capture: higher is better; "
+        "calibration error: lower is better.",
+        [
+            _table(
+                run,
+                nb,
+                "model_vs_baselines",
+                "churn model comparison",
+                "Churn: our model (first row) against the references, same folds",
+                highlight_first=True,
+            ),
+            *_figures(
+                run,
+                nb,
+                [("roc", "ROC curve"), ("calibration", "Calibration"), ("gain", "Cumulative gain")],
+            ),
+        ],
     )
 
 

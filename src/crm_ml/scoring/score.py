@@ -109,7 +109,9 @@ def _remember(result: ScoringResult, family: str, found: ScoringModel) -> None:
 
 def risk_by_segment(scores: pd.DataFrame, high_risk: float = 0.5) -> pd.DataFrame:
     """Customers, mean churn probability and the share above `high_risk`, per segment."""
-    active = scores[scores["lifecycle_stage"].astype(str) != "churned"]
+    active = scores
+    if "lifecycle_stage" in scores:  # the lapsed are already gone
+        active = scores[scores["lifecycle_stage"].astype(str) != "churned"]
     table = active.groupby("segment", observed=True).agg(
         customers=("churn_probability", "size"),
         mean_churn_probability=("churn_probability", "mean"),
