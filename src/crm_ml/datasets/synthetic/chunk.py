@@ -13,7 +13,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from crm_ml.contract.tables import EVENT_TYPES, TICKET_KINDS
+from crm_ml.contract.tables import TICKET_KINDS
 from crm_ml.datasets.synthetic.arrow import TimestampWriter, ids, nullable_int, pick
 from crm_ml.datasets.synthetic.campaigns import (
     Campaigns,
@@ -23,7 +23,24 @@ from crm_ml.datasets.synthetic.campaigns import (
 )
 from crm_ml.datasets.synthetic.catalog import Catalog, category_probabilities, product_probabilities
 from crm_ml.datasets.synthetic.clock import DAY
+from crm_ml.datasets.synthetic.contract_oracle import contract_churn_probability, layer_history
+from crm_ml.datasets.synthetic.contracts import (
+    ACCOUNT_INDUSTRIES,
+    BILLING_CHANNEL,
+    CANCEL_REASONS,
+    DROP_SHARE,
+    MONTH_TO_MONTH,
+    SIZE_BANDS,
+    STATES,
+    TERM_NONE,
+    USAGE,
+    ContractLayer,
+    MonthGrid,
+    plan_products,
+    simulate_contracts,
+)
 from crm_ml.datasets.synthetic.engagement import (
+    ENGAGEMENT_EVENT_TYPES,
     EVENT_CHANNELS,
     EXCLUSION_SOURCES,
     Events,
@@ -72,9 +89,13 @@ class WorldContext:
     cutoffs_s: tuple[int, ...]
     horizon_days: int
     timestamps: TimestampWriter
+    months: MonthGrid | None = None  # the calendar of the contract layer
     next_order: int = 0
     next_ticket: int = 0
     next_contact: int = 0
+    next_subscription: int = 0
+    next_account: int = 0
+    next_bill: int = 0
     row_counts: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -100,6 +121,10 @@ class ChunkWorld:
     first_order_number: int
     first_ticket_number: int
     first_contact_number: int
+    contracts: ContractLayer | None = None
+    first_subscription_number: int = 0
+    first_account_number: int = 0
+    first_bill_number: int = 0
 
 
 def simulate_chunk(ctx: WorldContext, chunk_index: int, first_index: int, n: int) -> ChunkWorld:
@@ -168,6 +193,18 @@ def simulate_chunk(ctx: WorldContext, chunk_index: int, first_index: int, n: int
     ctx.next_order += len(purchases)
     ctx.next_ticket += len(tickets)
     ctx.next_contact += len(contacts)
+    spec = profile.contracts
+    if spec is not None and ctx.months is not None:
+        # its own stream: the transactional world above is the same with or without it
+        contract_rng = np.random.default_rng([ctx.seed, 3, chunk_index])
+        layer = simulate_contracts(spec, ctx.months, catalog, pop.signup_s, end_s, contract_rng)
+        chunk.contracts = layer
+        chunk.first_subscription_number = ctx.next_subscription
+        chunk.first_account_number = ctx.next_account
+        chunk.first_bill_number = ctx.next_bill
+        ctx.next_subscription += layer.n_subscriptions
+        ctx.next_account += layer.n_holders if spec.kind == "b2b" else 0
+        ctx.next_bill += len(layer.bill_sub)
     return chunk
 
 
@@ -196,6 +233,8 @@ def contract_tables(ctx: WorldContext, w: ChunkWorld) -> dict[str, pa.Table]:
         "email": pa.array(pop.email.astype(str)),
         "phone": pa.array(pop.phone.astype(str)),
     }
+    if w.contracts is not None and w.contracts.kind == "b2b":
+        customers["account_id"] = account_ids(w).take(pa.array(w.contracts.holder_of_customer))
     lines = w.lines
     order_ids = ids("O", lines.order_number, ORDER_ID_WIDTH)
     if lines.is_return.any():
@@ -216,7 +255,7 @@ def contract_tables(ctx: WorldContext, w: ChunkWorld) -> dict[str, pa.Table]:
     events = {
         "customer_id": cust.take(pa.array(ev.owner)),
         "ts": ts(ev.ts_s),
-        "event_type": pick(EVENT_TYPES, ev.event_type),
+        "event_type": pick(ENGAGEMENT_EVENT_TYPES, ev.event_type),
         "product_id": pick(catalog.product_ids, ev.product),
         "channel": pick(EVENT_CHANNELS, ev.channel),
     }
@@ -284,6 +323,175 @@ def products_table(ctx: WorldContext) -> pa.Table:
             "is_repeatable": pa.array(catalog.product_repeatable),
         }
     )
+
+
+def account_ids(w: ChunkWorld) -> pa.Array:
+    return ids("A", w.first_account_number + 1 + np.arange(w.contracts.n_holders), 7)
+
+
+def subscription_ids(w: ChunkWorld) -> pa.Array:
+    n = w.contracts.n_subscriptions
+    return ids("S", w.first_subscription_number + 1 + np.arange(n), 9)
+
+
+def contract_layer_tables(ctx: WorldContext, w: ChunkWorld) -> dict[str, pa.Table]:
+    """The chunk's rows the contract layer adds: subscriptions, accounts, balances, usage
+    events and (subscription plans) billing order lines."""
+    layer, catalog, ts = w.contracts, ctx.catalog, ctx.timestamps
+    if layer is None:
+        return {}
+    cust = customer_ids(ctx, w.pop)
+    grid = ctx.months
+    ended = layer.sub_end_s != NEVER
+    status = np.where(~ended, 0, np.where(layer.sub_term >= 12, 2, 1))
+    term = layer.sub_term
+    k_now = grid.history_months - grid.month_of(layer.sub_start_s)
+    step = np.maximum(term, 1)
+    k_next = -(-k_now // step) * step
+    renewal = grid.anniversary_s(layer.sub_start_s, k_next)
+    k_next = np.where(renewal <= ctx.end_s, k_next + step, k_next)
+    renewal = np.where(
+        ended | (term == TERM_NONE), NEVER, grid.anniversary_s(layer.sub_start_s, k_next)
+    )
+    reasons = CANCEL_REASONS[layer.kind]
+    subscriptions = {
+        "subscription_id": subscription_ids(w),
+        "customer_id": cust.take(pa.array(layer.sub_customer)),
+        "product_id": pick(catalog.product_ids, layer.sub_product),
+        "start_ts": ts(layer.sub_start_s),
+        "status": pick(("active", "cancelled", "ended"), status),
+        "end_ts": ts(layer.sub_end_s),
+        "term_months": nullable_int(term, term <= MONTH_TO_MONTH),
+        "renewal_ts": ts(renewal),
+        "recurring_amount": pa.array(layer.sub_amount, mask=np.isnan(layer.sub_amount)),
+        "cancel_reason": pick(reasons, layer.sub_reason),
+    }
+    if layer.kind == "b2b":
+        subscriptions["seats"] = pa.array(layer.sub_seats.astype(np.int64))
+    tables = {"subscriptions": pa.table(subscriptions)}
+    if layer.kind == "b2b":
+        accounts = account_ids(w)
+        tables["accounts"] = pa.table(
+            {
+                "account_id": accounts,
+                "industry": pick(ACCOUNT_INDUSTRIES, layer.account_industry),
+                "size_band": pick(SIZE_BANDS, layer.account_size),
+                "region": pa.array(w.pop.region[layer.primary]),
+            }
+        )
+    if len(layer.usage_sub):
+        tables["events"] = pa.table(
+            {
+                "customer_id": cust.take(pa.array(layer.usage_customer)),
+                "ts": ts(layer.usage_s),
+                "event_type": pa.array(np.full(len(layer.usage_s), USAGE)),
+                # b2b: the licence used; a plan's usage names no product (plans change)
+                "product_id": pick(
+                    catalog.product_ids,
+                    layer.sub_product[layer.usage_sub]
+                    if layer.kind == "b2b"
+                    else -np.ones(len(layer.usage_sub)),
+                ),
+                "channel": pick(EVENT_CHANNELS, layer.usage_s % 2),
+            }
+        )
+    if len(layer.bill_sub):
+        n = len(layer.bill_sub)
+        tables["orders"] = pa.table(
+            {
+                "order_id": ids("B", w.first_bill_number + 1 + np.arange(n), ORDER_ID_WIDTH),
+                "product_id": pick(catalog.product_ids, layer.bill_product),
+                "customer_id": cust.take(pa.array(layer.sub_customer[layer.bill_sub])),
+                "ts": ts(layer.bill_s),
+                "amount": pa.array(layer.bill_amount),
+                "quantity": pa.array(np.ones(n, dtype=np.int64)),
+                "channel": pa.array(np.full(n, BILLING_CHANNEL)),
+                "is_return": pa.array(np.zeros(n, dtype=bool)),
+            }
+        )
+    if len(layer.balance_sub):
+        stamps = TimestampWriter(ctx.origin_epoch_s, ctx.timestamps.as_text)
+        tables["balances"] = pa.table(
+            {
+                "customer_id": cust.take(pa.array(layer.sub_customer[layer.balance_sub])),
+                "product_id": pick(catalog.product_ids, layer.sub_product[layer.balance_sub]),
+                "month": stamps(grid.starts_s[layer.balance_month]),
+                "balance": pa.array(layer.balance),
+            }
+        )
+    return tables
+
+
+def contract_truth_tables(ctx: WorldContext, w: ChunkWorld) -> dict[str, pa.Table]:
+    """Contract churn at each default cutoff (latent and history oracle, outcome) and the
+    holders' true monthly states."""
+    layer, grid = w.contracts, ctx.months
+    if layer is None:
+        return {}
+    spec = ctx.profile.contracts
+    stamps = TimestampWriter(ctx.origin_epoch_s, as_text=False)
+    cust = customer_ids(ctx, w.pop)
+    holder_ids = account_ids(w) if layer.kind == "b2b" else cust.take(pa.array(layer.primary))
+    n_plans = len(
+        plan_products(
+            spec,
+            ctx.catalog.category_names,
+            ctx.catalog.product_category,
+            ctx.catalog.product_price,
+        )[0]
+    )
+    history = layer_history(layer, grid, n_plans)
+    dropped = _balance_drop_months(layer)
+    subs = subscription_ids(w)
+    parts = []
+    for cutoff_s in ctx.cutoffs_s:
+        active, p_history, p_latent = contract_churn_probability(
+            spec, grid, history, cutoff_s, ctx.horizon_days, layer.states
+        )
+        end = cutoff_s + ctx.horizon_days * DAY
+        c = int(grid.month_of(np.array([cutoff_s]))[0])
+        ends = (layer.sub_end_s[active] > cutoff_s) & (layer.sub_end_s[active] <= end)
+        drop = np.zeros(len(active), dtype=bool)
+        if len(dropped[0]):
+            in_horizon = (grid.starts_s[dropped[1]] >= cutoff_s) & (grid.starts_s[dropped[1]] < end)
+            drop = np.isin(active, dropped[0][in_horizon])
+        parts.append(
+            pa.table(
+                {
+                    "cutoff": stamps(np.full(len(active), cutoff_s)),
+                    "subscription_id": subs.take(pa.array(active)),
+                    "customer_id": cust.take(pa.array(layer.sub_customer[active])),
+                    "holder_id": holder_ids.take(pa.array(layer.sub_holder[active])),
+                    "p_churn": pa.array(p_latent),
+                    "p_churn_history": pa.array(p_history),
+                    "state": pick(STATES, layer.states[layer.sub_holder[active], c]),
+                    "ended_in_horizon": pa.array(ends),
+                    "balance_drop_in_horizon": pa.array(drop),
+                    "churned": pa.array(ends | drop),
+                }
+            )
+        )
+    holders, months = np.nonzero(layer.states >= 0)
+    tables = {
+        "contract_states": pa.table(
+            {
+                "holder_id": holder_ids.take(pa.array(holders)),
+                "month": stamps(grid.starts_s[months]),
+                "state": pick(STATES, layer.states[holders, months]),
+            }
+        )
+    }
+    if parts:
+        tables["contract_churn"] = pa.concat_tables(parts)
+    return tables
+
+
+def _balance_drop_months(layer: ContractLayer) -> tuple[np.ndarray, np.ndarray]:
+    """(holding, month) of every balance below DROP_SHARE of the month before's."""
+    sub, month, balance = layer.balance_sub, layer.balance_month, layer.balance
+    follows = np.flatnonzero((sub[1:] == sub[:-1]) & (month[1:] == month[:-1] + 1)) + 1
+    drop = follows[balance[follows] < DROP_SHARE * balance[follows - 1]]
+    return sub[drop], month[drop]
 
 
 def customer_ids(ctx: WorldContext, pop: Population) -> pa.Array:
@@ -358,7 +566,7 @@ def truth_tables(ctx: WorldContext, w: ChunkWorld) -> dict[str, pa.Table]:
         "contacts": pa.table(contacts),
     }
     tables["oracle_churn"] = oracle_table(ctx, w, cust)
-    return tables
+    return tables | contract_truth_tables(ctx, w)
 
 
 def chunk_oracle_inputs(ctx: WorldContext, w: ChunkWorld) -> OracleInputs:

@@ -19,15 +19,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from crm_ml.contract.tables import EVENT_TYPES
 from crm_ml.datasets.synthetic.clock import DAY
 from crm_ml.datasets.synthetic.population import Population
 from crm_ml.datasets.synthetic.profiles import IndustryProfile
 from crm_ml.datasets.synthetic.purchases import OrderLines, ProductSampler
 from crm_ml.datasets.synthetic.timeline import pack, poisson_times
 
+# the engagement events this module draws; the contract's other types (`usage`) come from
+# the contract layer (`contracts`), so adding a type to the contract changes no draw here
+ENGAGEMENT_EVENT_TYPES = ("session", "app_open", "view", "search", "cart_add")
 EVENT_CHANNELS = np.array(["web", "app"])
-WITH_PRODUCT = np.array([t in ("view", "cart_add") for t in EVENT_TYPES])
+WITH_PRODUCT = np.array([t in ("view", "cart_add") for t in ENGAGEMENT_EVENT_TYPES])
 EXCLUSION_SOURCES = np.array(["app_dismiss", "email_preferences", "call_centre"])
 
 
@@ -52,7 +54,7 @@ def fade_after_death(
 class Events:
     owner: np.ndarray
     ts_s: np.ndarray
-    event_type: np.ndarray  # index into EVENT_TYPES
+    event_type: np.ndarray  # index into ENGAGEMENT_EVENT_TYPES
     product: np.ndarray  # -1 when the event has no product
     channel: np.ndarray
 
@@ -76,10 +78,10 @@ def draw_background(
     keep = fade_after_death(owner, ts, death_s, profile.fade_days, rng)
     owner, ts = owner[keep], ts[keep]
     weights = np.array(profile.event_type_weights) / sum(profile.event_type_weights)
-    kind = rng.choice(len(EVENT_TYPES), size=len(owner), p=weights)
+    kind = rng.choice(len(ENGAGEMENT_EVENT_TYPES), size=len(owner), p=weights)
     product = np.where(WITH_PRODUCT[kind], sampler.sample(owner, rng), -1)
     channel = np.where(
-        np.array(EVENT_TYPES)[kind] == "app_open", 1, rng.integers(0, 2, size=len(owner))
+        np.array(ENGAGEMENT_EVENT_TYPES)[kind] == "app_open", 1, rng.integers(0, 2, size=len(owner))
     )
     return Events(owner, ts, kind, product, channel)
 
@@ -95,7 +97,7 @@ def draw_lead_bundles(lines: OrderLines, rng: np.random.Generator) -> Events:
     n_orders = len(o_owner)
     searched = rng.random(n_orders) < 0.5
     second_view = rng.random(len(owner)) < 0.4
-    kind = EVENT_TYPES.index
+    kind = ENGAGEMENT_EVENT_TYPES.index
     parts = [
         (o_owner, o_ts - rng.integers(35 * 60, 45 * 60, n_orders), kind("session"), -1),
         (

@@ -62,7 +62,7 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 from scipy.special import expit
 
-from crm_ml.contract.tables import EVENT_TYPES, TICKET_KINDS
+from crm_ml.contract.tables import TICKET_KINDS
 from crm_ml.datasets.synthetic.campaigns import ANSWER_DELAY_S, Campaigns, response_probability
 from crm_ml.datasets.synthetic.clock import (
     ACTIVE_SECONDS,
@@ -70,6 +70,7 @@ from crm_ml.datasets.synthetic.clock import (
     seconds_to_active,
     to_world_seconds,
 )
+from crm_ml.datasets.synthetic.engagement import ENGAGEMENT_EVENT_TYPES
 from crm_ml.datasets.synthetic.population import NEVER
 from crm_ml.datasets.synthetic.timeline import Timeline, expand_ranges, pack
 
@@ -288,7 +289,7 @@ def load_oracle_inputs(
             "ts",
             id_set,
             origin,
-            enums={"event_type": EVENT_TYPES},
+            enums={"event_type": ENGAGEMENT_EVENT_TYPES},  # `usage` is no part of this model
         ),
         "ts",
     )

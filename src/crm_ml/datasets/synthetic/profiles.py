@@ -1,9 +1,9 @@
-"""Industry profiles: one mechanism, three parameter sets and catalogues.
+"""Industry profiles: one mechanism, four parameter sets and catalogues.
 
 A profile holds every number the generator draws from, so a world is fully described by
-(profile, customers, months, seed). The three built-in profiles differ in catalogue,
-purchase frequency, spend and dropout; the mechanism (see `crm_ml.datasets.synthetic`) is
-the same.
+(profile, customers, months, seed). The built-in profiles differ in catalogue, purchase
+frequency, spend and dropout; the mechanism (see `crm_ml.datasets.synthetic`) is the same.
+All but retail add a contract layer (`ContractSpec`, simulated by `contracts`).
 """
 
 from __future__ import annotations
@@ -39,6 +39,58 @@ class SlaTargets:
 
     def minutes(self, kind: str) -> float:
         return float(getattr(self, kind))
+
+
+@dataclass(frozen=True)
+class ContractSpec:
+    """The contract layer of a profile (`contracts`): who holds what, and why they leave.
+
+    `kind` is "b2b" (accounts hold term or month-to-month contracts with seats), "finance"
+    (customers hold products with monthly balances) or "subscription" (one month-to-month
+    plan per customer, billed monthly). Each holder (account or customer) has a latent
+    health state per calendar month, a Markov chain over ("healthy", "cooling", "at_risk")
+    with `transition` rows summing to 1 and the chain's stationary law as the start.
+    Per state: `hazard` is the chance of leaving at a decision point (a b2b renewal, a
+    monthly anniversary of a plan, a month of a holding), `monthly_hazard` that of a b2b
+    month-to-month contract, `usage_per_month` the usage rate (per seat for b2b),
+    `plan_up` / `plan_down` the monthly chance of a plan change, `balance_drift` the mean
+    monthly log-change of a balance and `withdrawal` the monthly chance of a large
+    withdrawal (the balance falls to 10-40% of the month before). `price_shock_logit` is
+    added to the logit of the hazard in the three months after a bill went up (end of the
+    introductory discount, the yearly price rise).
+    """
+
+    kind: str
+    transition: tuple[tuple[float, float, float], ...] = (
+        (0.97, 0.025, 0.005),
+        (0.10, 0.84, 0.06),
+        (0.02, 0.08, 0.90),
+    )
+    hazard: tuple[float, float, float] = (0.05, 0.2, 0.55)
+    monthly_hazard: tuple[float, float, float] = (0.006, 0.025, 0.08)
+    usage_per_month: tuple[float, float, float] = (1.2, 0.75, 0.35)
+    plan_categories: tuple[str, ...] = ()
+    # b2b
+    terms_months: tuple[int, ...] = (12, 24, 36)
+    term_weights: tuple[float, ...] = (0.55, 0.25, 0.2)
+    month_to_month_share: float = 0.25
+    contacts_weights: tuple[float, ...] = (0.3, 0.25, 0.2, 0.12, 0.08, 0.05)
+    extra_contract_share: float = 0.3
+    seats_median: float = 8.0
+    seats_logit: float = -0.25  # per unit of log(seats / seats_median)
+    renewal_logit: float = -0.3  # per renewal already made (up to three)
+    # subscription
+    plan_up: tuple[float, float, float] = (0.012, 0.006, 0.003)
+    plan_down: tuple[float, float, float] = (0.004, 0.015, 0.04)
+    intro_months: int = 6
+    intro_discount: float = 0.25
+    yearly_price_rise: float = 0.06
+    price_shock_logit: float = 0.9
+    # finance
+    balance_drift: tuple[float, float, float] = (0.01, -0.01, -0.04)
+    balance_sigma: float = 0.06
+    withdrawal: tuple[float, float, float] = (0.002, 0.008, 0.04)
+    holdings_weights: tuple[float, ...] = (0.45, 0.35, 0.2)
 
 
 @dataclass(frozen=True)
@@ -112,6 +164,7 @@ class IndustryProfile:
     initial_base_share: float = 0.3
     n_factors: int = 3
     affinity_scale: float = 1.0
+    contracts: ContractSpec | None = None  # the contract layer; none for retail
 
     @property
     def mean_purchase_rate(self) -> float:
@@ -180,6 +233,11 @@ FINANCE = IndustryProfile(
     event_rate=0.15,
     ticket_rate=1 / 180,
     campaign_every_days=30,
+    contracts=ContractSpec(
+        kind="finance",
+        hazard=(0.002, 0.006, 0.03),
+        plan_categories=("savings", "cards", "funds", "pensions"),
+    ),
 )
 
 B2B = IndustryProfile(
@@ -220,9 +278,40 @@ B2B = IndustryProfile(
     ticket_rate=1 / 45,
     campaign_every_days=30,
     consent_share=0.9,
+    contracts=ContractSpec(kind="b2b", plan_categories=("licences", "add_ons")),
 )
 
-PROFILES: dict[str, IndustryProfile] = {p.name: p for p in (RETAIL, FINANCE, B2B)}
+SUBSCRIPTION = IndustryProfile(
+    name="subscription",
+    categories=(
+        CategorySpec("plans", 6, 30.0, 0.5, popularity=0.3, repeatable_share=1.0),
+        CategorySpec("devices", 20, 350.0, 0.7, popularity=0.6, repeatable_share=0.1),
+        CategorySpec("accessories", 30, 25.0, 0.6, popularity=1.5, repeatable_share=0.5),
+        CategorySpec("add_ons", 12, 8.0, 0.4, popularity=1.2, repeatable_share=1.0),
+        CategorySpec("content", 10, 12.0, 0.4, popularity=0.8, repeatable_share=1.0),
+        CategorySpec(
+            "care_services", 4, 15.0, 0.3, popularity=0.2, repeatable_share=1.0, is_sensitive=True
+        ),
+    ),
+    purchase_shape=1.0,
+    purchase_rate_days=90.0,
+    dropout_a=1.0,
+    dropout_b=8.0,
+    spend_gamma=600.0,
+    order_channels=("online", "app", "store"),
+    acquisition_channels=("online", "store", "partner", "referral", "promotion"),
+    event_rate=0.2,
+    ticket_rate=1 / 150,
+    campaign_every_days=21,
+    contracts=ContractSpec(
+        kind="subscription",
+        hazard=(0.008, 0.03, 0.09),
+        usage_per_month=(6.0, 4.0, 2.0),
+        plan_categories=("plans",),
+    ),
+)
+
+PROFILES: dict[str, IndustryProfile] = {p.name: p for p in (RETAIL, FINANCE, B2B, SUBSCRIPTION)}
 
 
 def get_profile(industry: str | IndustryProfile) -> IndustryProfile:

@@ -20,12 +20,14 @@ from crm_ml.datasets.synthetic.campaigns import build_campaigns
 from crm_ml.datasets.synthetic.catalog import build_catalog
 from crm_ml.datasets.synthetic.chunk import (
     WorldContext,
+    contract_layer_tables,
     contract_tables,
     products_table,
     simulate_chunk,
     truth_tables,
 )
 from crm_ml.datasets.synthetic.clock import history_bounds, to_world_seconds
+from crm_ml.datasets.synthetic.contracts import MonthGrid
 from crm_ml.datasets.synthetic.dirt import dirty_rows, negative_price_products
 from crm_ml.datasets.synthetic.profiles import IndustryProfile, get_profile
 from crm_ml.datasets.synthetic.writer import FORMATS, TableSink
@@ -116,6 +118,7 @@ def generate_world(
         cutoffs_s=tuple(to_world_seconds(c, origin) for c in cutoffs),
         horizon_days=DEFAULT_HORIZON_DAYS,
         timestamps=TimestampWriter(origin.value // 1_000_000_000, dirt or file_format == "csv"),
+        months=MonthGrid.build(origin, history_days) if profile.contracts else None,
     )
     injected: dict[str, dict[str, int]] = {}
     with TableSink(out, file_format) as tables, TableSink(out / TRUTH_DIR) as truth:
@@ -139,6 +142,9 @@ def generate_world(
                         for sort, count in counts.items():
                             injected.setdefault(name, {}).setdefault(sort, 0)
                             injected[name][sort] += count
+            # after the dirt: the contract layer adds rows and moves no draw of the rest
+            for name, table in contract_layer_tables(ctx, chunk).items():
+                tables.write(name, table)
             for name, table in truth_tables(ctx, chunk).items():
                 if table.num_columns:
                     truth.write(name, table)
@@ -151,7 +157,8 @@ def generate_world(
         months=months,
         seed=seed,
         as_of=as_of,
-        row_counts={name: tables.rows.get(name, 0) for name in TABLES},
+        # the tables this world wrote: a retail world has no subscriptions, accounts, balances
+        row_counts={name: tables.rows[name] for name in TABLES if name in tables.rows},
         truth_row_counts=dict(truth.rows),
         dirt=injected,
         default_cutoffs=tuple(cutoffs),
@@ -170,7 +177,7 @@ def generate_world(
 
 def _clear_previous_world(out: Path) -> None:
     """Remove table files and truth of an earlier world, so no stale file is picked up."""
-    for name in TABLES:
+    for name in (*TABLES, "subscriptions", "accounts", "balances"):
         for suffix in (".parquet", ".csv", ".csv.gz"):
             (out / f"{name}{suffix}").unlink(missing_ok=True)
     shutil.rmtree(out / TRUTH_DIR, ignore_errors=True)
@@ -209,6 +216,15 @@ def _write_world_truth(ctx: WorldContext, truth: TableSink) -> None:
     )
 
 
+def _profile_parameters(profile: IndustryProfile) -> dict:
+    """The profile as the manifest records it; a profile without contracts (retail) keeps
+    the manifest it had before the contract layer existed."""
+    parameters = asdict(profile)
+    if parameters["contracts"] is None:
+        del parameters["contracts"]
+    return parameters
+
+
 def _iso(stamp: pd.Timestamp) -> str:
     return stamp.tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -237,7 +253,7 @@ def _write_manifest(
             "dirt": dirt,
             "file_format": file_format,
             "chunk_customers": chunk_customers,
-            "profile": asdict(profile),
+            "profile": _profile_parameters(profile),
         },
         "rows": summary.row_counts,
         "truth_rows": summary.truth_row_counts,
