@@ -25,11 +25,16 @@ WITHOUT: dict[str, str] = {
     "exclusions": "no dismissed categories are known, so none are kept out of recommendations",
     "erasure": "no erasure requests were applied",
 }
+# Tables only some industries export (subscription businesses, B2B, banks and lenders).
+# Their absence is no gap: a retail export has none of them, so they are listed only when
+# present.
+INDUSTRY_TABLES = frozenset({"subscriptions", "accounts", "balances"})
 
 
 def table_coverage(present: Iterable[str]) -> pd.DataFrame:
     """One row per contract table: table, required, present, and `without_it` (what is left
-    out while it is absent; empty when present or required).
+    out while it is absent; empty when present or required). An industry-specific table
+    (`INDUSTRY_TABLES`) has a row only when present.
 
     Parameters
     ----------
@@ -46,11 +51,15 @@ def table_coverage(present: Iterable[str]) -> pd.DataFrame:
     >>> coverage = table_coverage(["customers", "products", "orders"])
     >>> coverage.loc[coverage["table"] == "surveys", ["present", "without_it"]].values.tolist()
     [[False, 'no net promoter score']]
+    >>> "subscriptions" in set(coverage["table"])
+    False
     """
     have = set(present)
     rows = []
     for name, spec in TABLES.items():
         absent = name not in have
+        if absent and name in INDUSTRY_TABLES:
+            continue
         rows.append(
             {
                 "table": name,
@@ -73,8 +82,8 @@ def missing_table_notes(present: Iterable[str]) -> list[str]:
     Returns
     -------
     list of str
-        One sentence per optional table not in `present`, in contract order; empty when
-        every table is there.
+        One sentence per optional table not in `present`, in contract order, except the
+        industry-specific ones; empty when every other table is there.
 
     Examples
     --------

@@ -23,6 +23,10 @@ DTYPES = {
     Kind.BOOL: "boolean",
 }
 
+# counts: a quantity, a contract term in months, a number of seats
+_AT_LEAST_ONE = ("quantity", "term_months", "seats")
+_ENDED_STATUSES = ("cancelled", "ended")
+
 # value ranges that are not just "not negative"
 _RANGES: dict[tuple[str, str], tuple[float, float]] = {
     ("surveys", "nps"): (0, 10),
@@ -45,10 +49,14 @@ def _row_rules(spec: TableSpec) -> list[pa.Check]:
                 error="negative amount on a line that is not a return",
             )
         )
+    if spec.name == "subscriptions":
+        rules += _status_rules()
     for earlier, later in [
         ("opened_ts", "first_response_ts"),
         ("opened_ts", "resolved_ts"),
         ("sent_ts", "responded_ts"),
+        ("start_ts", "end_ts"),
+        ("start_ts", "renewal_ts"),
     ]:
         if earlier in cols and later in cols:
             rules.append(
@@ -62,6 +70,30 @@ def _row_rules(spec: TableSpec) -> list[pa.Check]:
     return rules
 
 
+def _status_rules() -> list[pa.Check]:
+    """A subscription's end date agrees with its status. Without an end_ts column there is
+    nothing to compare; a bad end_ts was set to null before these rules run."""
+
+    def ends_as_its_status_says(df: pd.DataFrame, ended: bool) -> pd.Series:
+        if "end_ts" not in df:
+            return pd.Series(True, df.index)
+        statuses = _ENDED_STATUSES if ended else ("active",)
+        has_status = df["status"].isin(statuses).fillna(False)
+        return ~(has_status & (df["end_ts"].isna() if ended else df["end_ts"].notna()))
+
+    return [
+        pa.Check(
+            lambda df: ends_as_its_status_says(df, ended=True),
+            error="status cancelled or ended without an end_ts (or with one that is "
+            "unparseable or after the export's as-of date)",
+        ),
+        pa.Check(
+            lambda df: ends_as_its_status_says(df, ended=False),
+            error="status active with an end_ts",
+        ),
+    ]
+
+
 def _column_checks(
     spec: TableSpec,
     column: str,
@@ -71,12 +103,19 @@ def _column_checks(
 ) -> list[pa.Check]:
     kind = spec.columns[column]
     checks: list[pa.Check] = []
-    if kind is Kind.TS:
+    if kind is Kind.TS and column not in spec.future_allowed:
         checks.append(pa.Check.le(as_of, error="timestamp after the export's as-of date"))
+    if column == "month":
+        checks.append(
+            pa.Check(
+                lambda s: s.dt.is_month_start & s.eq(s.dt.normalize()),
+                error="not the first day of a month at 00:00 UTC",
+            )
+        )
     if column in spec.non_negative:
         checks.append(pa.Check.ge(0, error="negative value"))
-    if column == "quantity":
-        checks.append(pa.Check.ge(1, error="quantity below 1"))
+    if column in _AT_LEAST_ONE:
+        checks.append(pa.Check.ge(1, error=f"{column} below 1"))
     if column == "birth_year":
         checks.append(pa.Check.in_range(1900, as_of.year, error="implausible birth year"))
     if (spec.name, column) in _RANGES:

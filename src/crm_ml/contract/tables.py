@@ -22,7 +22,9 @@ class Kind(StrEnum):
 
 
 TICKET_KINDS = ("consult", "fault", "complaint")
-EVENT_TYPES = ("session", "app_open", "view", "search", "cart_add")
+# `usage`: a product-usage event of a subscription (SaaS), with the product used
+EVENT_TYPES = ("session", "app_open", "view", "search", "cart_add", "usage")
+SUBSCRIPTION_STATUSES = ("active", "cancelled", "ended")
 PERSONAL_COLUMNS = ("name", "email", "phone")
 
 
@@ -33,7 +35,9 @@ class TableSpec:
     `key` columns must be unique together; `required` columns must be present in the file
     and non-empty in every row; `optional` columns may be absent from the file or empty.
     `enums` restricts a column to a set of values; `references` maps a column to the table
-    whose key it must exist in.
+    whose key it must exist in. A reference in `soft_references` (an optional column) that
+    points nowhere costs the link, not the row: it becomes null with a counted note.
+    `future_allowed` timestamps may pass the export's as-of date (a next renewal date).
     """
 
     name: str
@@ -43,6 +47,8 @@ class TableSpec:
     enums: dict[str, tuple[str, ...]] = field(default_factory=dict)
     references: dict[str, str] = field(default_factory=dict)
     non_negative: tuple[str, ...] = ()
+    soft_references: tuple[str, ...] = ()
+    future_allowed: tuple[str, ...] = ()
     required_table: bool = False
 
     @property
@@ -71,7 +77,11 @@ TABLES: dict[str, TableSpec] = {
                 "name": Kind.STR,
                 "email": Kind.STR,
                 "phone": Kind.STR,
+                "account_id": Kind.ID,
             },
+            references={"account_id": "accounts"},
+            # quarantining a contact for a stale account link would drop all their orders
+            soft_references=("account_id",),
             required_table=True,
         ),
         TableSpec(
@@ -161,12 +171,53 @@ TABLES: dict[str, TableSpec] = {
             key=("customer_id",),
             required={"customer_id": Kind.ID, "ts": Kind.TS},
         ),
+        TableSpec(
+            "subscriptions",
+            key=("subscription_id",),
+            required={
+                "subscription_id": Kind.ID,
+                "customer_id": Kind.ID,
+                "product_id": Kind.ID,
+                "start_ts": Kind.TS,
+                "status": Kind.ID,
+            },
+            optional={
+                "end_ts": Kind.TS,
+                "term_months": Kind.INT,  # empty: month to month
+                "renewal_ts": Kind.TS,
+                "recurring_amount": Kind.FLOAT,
+                "cancel_reason": Kind.STR,
+                "seats": Kind.INT,
+            },
+            enums={"status": SUBSCRIPTION_STATUSES},
+            references={"customer_id": "customers", "product_id": "products"},
+            non_negative=("recurring_amount",),
+            future_allowed=("renewal_ts",),  # the next renewal of an active contract
+        ),
+        TableSpec(
+            "accounts",
+            key=("account_id",),
+            required={"account_id": Kind.ID},
+            optional={"industry": Kind.STR, "size_band": Kind.STR, "region": Kind.STR},
+        ),
+        TableSpec(
+            "balances",
+            key=("customer_id", "product_id", "month"),
+            required={
+                "customer_id": Kind.ID,
+                "product_id": Kind.ID,
+                "month": Kind.TS,  # the first day of the month, 00:00 UTC
+                "balance": Kind.FLOAT,  # may be negative: overdrafts, loans
+            },
+            references={"customer_id": "customers", "product_id": "products"},
+        ),
     ]
 }
 
 # Order of loading: a table is loaded after every table it references.
 LOAD_ORDER = (
     "erasure",
+    "accounts",
     "customers",
     "products",
     "orders",
@@ -175,4 +226,6 @@ LOAD_ORDER = (
     "contacts",
     "surveys",
     "exclusions",
+    "subscriptions",
+    "balances",
 )

@@ -5,7 +5,8 @@ table's pandera schema (lazily, so every problem of every row is collected), the
 accepted from quarantined rows. A problem in a required column, a reference or a rule
 over several columns quarantines the row; a bad value in an optional column only costs
 that value, which becomes null and is counted in a note (quarantining a customer for an
-"N/A" birth year would also quarantine every order of theirs).
+"N/A" birth year would also quarantine every order of theirs). A soft reference (a
+customer's account) is such a value too: an unknown one is a lost link, not a lost row.
 """
 
 from __future__ import annotations
@@ -180,11 +181,13 @@ def _schema_failures(typed: pd.DataFrame, spec: TableSpec, context: Context) -> 
 
 
 def _optional_value_failures(failures: pd.DataFrame, spec: TableSpec) -> pd.DataFrame:
-    """Failed checks of a single optional value (range, as-of date), not references."""
+    """Failed checks of a single optional value (range, as-of date), not references unless
+    they are soft (a link that may be lost)."""
+    hard_references = [c for c in spec.references if c not in spec.soft_references]
     is_value_check = (
         (failures["schema_context"] == "Column")
         & failures["column"].isin(list(spec.optional))
-        & ~failures["column"].isin(list(spec.references))
+        & ~failures["column"].isin(hard_references)
     )
     return failures[is_value_check]
 
