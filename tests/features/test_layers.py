@@ -28,7 +28,10 @@ def test_every_sql_file_is_a_step_of_a_layer_with_its_yaml_beside_it():
     )
     assert all(f.with_suffix(".yaml").is_file() for f in files)
     assert not list(SQL.rglob("*.yml")), "package data ships *.yaml only"
-    assert {p.name for p in SQL.iterdir() if p.is_file()} == {"feature_table.yaml"}
+    assert {p.name for p in SQL.iterdir() if p.is_file()} == {
+        "feature_table.yaml",
+        "contract_table.yaml",
+    }
 
 
 def test_every_ref_names_a_step_and_the_build_order_is_topological():

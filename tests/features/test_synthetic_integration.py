@@ -6,13 +6,13 @@ import pandas as pd
 import pytest
 
 from crm_ml.features import (
-    CATALOG,
     build_features,
     build_labels,
     build_training_frame,
     plan_cutoffs,
     segment_summary,
 )
+from crm_ml.features.catalog import CUSTOMER_COLUMNS
 
 synthetic = pytest.importorskip("crm_ml.datasets.synthetic")
 contract = pytest.importorskip("crm_ml.contract")
@@ -35,7 +35,7 @@ def test_synthetic_world_gives_a_full_feature_table(accepted):
     cutoff = summary.default_cutoffs[-1]
     features = build_features(result, cutoff)
     assert features.attrs["skipped_groups"] == {}
-    assert set(features.columns) - {"customer_id", "cutoff"} == set(CATALOG)
+    assert set(features.columns) - {"customer_id", "cutoff"} == set(CUSTOMER_COLUMNS)
     assert features["orders_lifetime"].gt(0).mean() > 0.5
     labels = build_labels(result, cutoff)
     churn = labels["churned"].dropna().astype(float).mean()

@@ -21,7 +21,7 @@ import pandas as pd
 
 from crm_ml.features.catalog import CATALOG
 from crm_ml.features.config import FeatureConfig
-from crm_ml.features.groups import GROUPS, SPINE, build_order, missing_inputs
+from crm_ml.features.groups import CONTRACTS, GROUPS, SPINE, build_order, missing_inputs
 from crm_ml.features.sources import (
     RegisteredSources,
     TablesInput,
@@ -33,6 +33,7 @@ from crm_ml.features.steps import SqlStep, parameters_used
 log = logging.getLogger(__name__)
 
 ID_COLUMNS = ("customer_id", "cutoff")
+CONTRACT_IDS = ("subscription_id", "customer_id", "holder_id")
 CATEGORIES = {name: list(spec.categories) for name, spec in CATALOG.items() if spec.categories}
 
 
@@ -67,6 +68,14 @@ class FeatureEngine:
                 self.skipped_groups[group.name] = f"input lacks {', '.join(missing)}"
             else:
                 self.groups += (group,)
+        self.contract_groups: tuple[SqlStep, ...] = ()
+        if self.sources.has("subscriptions"):
+            for group in CONTRACTS.groups:
+                missing = missing_inputs(group, self.sources)
+                if missing:
+                    self.skipped_groups[group.name] = f"input lacks {', '.join(missing)}"
+                else:
+                    self.contract_groups += (group,)
         for name, reason in self.skipped_groups.items():
             log.info("feature group %s skipped: %s", name, reason)
         if not self.sources.has("customers", "consent_updated_ts") and self.export_as_of is None:
@@ -138,6 +147,51 @@ class FeatureEngine:
             .to_pandas()
         )
         return _finish(frame, cutoff, self.skipped_groups)
+
+    def contract_features(self, cutoff: str | datetime | pd.Timestamp) -> pd.DataFrame:
+        """One row per subscription active at `cutoff`: subscription_id, customer_id,
+        holder_id, cutoff, the contract groups' columns (`sql/contract_table.yaml`).
+
+        Raises ValueError when the input has no subscriptions table.
+        """
+        if not self.sources.has("subscriptions"):
+            raise ValueError("contract features need the subscriptions table, absent here")
+        cutoff = as_utc_timestamp(cutoff)
+        spine = CONTRACTS.spine
+        self.stage(cutoff, [spine.name, *(g.name for g in self.contract_groups)])
+        joins = "\n".join(
+            f"LEFT JOIN {g.table} USING (subscription_id)" for g in self.contract_groups
+        )
+        columns = "".join(f", {g.table}.* EXCLUDE (subscription_id)" for g in self.contract_groups)
+        frame = (
+            self.con.sql(
+                f"SELECT {spine.table}.subscription_id, {spine.table}.customer_id, "
+                f"{spine.table}.holder_id{columns} FROM {spine.table} {joins} "
+                f"ORDER BY {spine.table}.subscription_id"
+            )
+            .to_arrow_table()
+            .to_pandas()
+        )
+        ids = {c: frame.pop(c).astype("string[pyarrow]") for c in CONTRACT_IDS}
+        out = _finish(frame.assign(customer_id=ids["customer_id"]), cutoff, self.skipped_groups)
+        out.insert(0, "subscription_id", ids["subscription_id"])
+        out.insert(2, "holder_id", ids["holder_id"])
+        return out
+
+    def contract_labels(self, cutoff: pd.Timestamp, horizon_end: pd.Timestamp) -> pd.DataFrame:
+        """subscription_id, ended_in_horizon, balance_drop_in_horizon, contract_churned of
+        the subscriptions active at `cutoff`, over [cutoff, horizon_end)."""
+        labels = CONTRACTS.labels
+        params = self.stage(cutoff, labels.inputs, horizon_end=horizon_end.to_pydatetime())
+        frame = self.run(labels.sql + "\nORDER BY subscription_id", params).df()
+        return frame.astype(
+            {
+                "subscription_id": "string[pyarrow]",
+                "ended_in_horizon": bool,
+                "balance_drop_in_horizon": bool,
+                "contract_churned": bool,
+            }
+        )
 
 
 def _finish(frame: pd.DataFrame, cutoff: pd.Timestamp, skipped: dict[str, str]) -> pd.DataFrame:

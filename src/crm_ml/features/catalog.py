@@ -1,7 +1,8 @@
 """The feature catalogue: what every feature column means, and how to say it to a person.
 
 Each feature group's entries live beside its SQL, under `columns` in
-`sql/groups/<group>.yaml`, so a column and its description are changed together.
+`sql/groups/<group>.yaml` (the contract table's in `sql/contracts/`), so a column and its
+description are changed together.
 
 `reason` is a `str.format` template for a per-customer reason code (used with SHAP
 contributions): `{value}` is the feature's own value and any other feature column of the
@@ -9,8 +10,9 @@ same row can be referenced by name, e.g.
 `CATALOG["days_since_last_order"].reason.format(value=74, **row)` gives
 "no order for 74 days, usually every 21". Windows such as `_90d` end just before the
 cutoff: [cutoff - 90 days, cutoff). `categories` makes a text column categorical with
-exactly those values (the builder refuses any other). The catalogue lists the columns in
-the order of the feature table.
+exactly those values (the builder refuses any other). The catalogue lists the columns of
+the customer feature table in its order (`CUSTOMER_COLUMNS`), then those of the contract
+table (`CONTRACT_COLUMNS`).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Any
 
 import pandas as pd
 
-from crm_ml.features.groups import GROUPS
+from crm_ml.features.groups import CONTRACTS, GROUPS
 from crm_ml.features.steps import SqlStep
 
 _ENTRY_KEYS = {"description", "reason", "categories"}
@@ -43,14 +45,14 @@ def load_catalog(groups: Sequence[SqlStep]) -> dict[str, FeatureSpec]:
     """The entries of every group's YAML, in the groups' order; a column catalogued by two
     groups is an error naming both files."""
     catalog: dict[str, FeatureSpec] = {}
+    files: dict[str, str] = {}
     for group in groups:
+        file = f"sql/{group.layer}/{group.name}.yaml"
         for name, entry in group.columns.items():
             if name in catalog:
-                raise ValueError(
-                    f"sql/groups/{group.name}.yaml: column {name!r} is already catalogued in "
-                    f"sql/groups/{catalog[name].group}.yaml"
-                )
+                raise ValueError(f"{file}: column {name!r} is already catalogued in {files[name]}")
             catalog[name] = _spec(group.name, name, entry)
+            files[name] = file
     return catalog
 
 
@@ -70,7 +72,10 @@ def _spec(group: str, name: str, entry: Any) -> FeatureSpec:
     return FeatureSpec(name, group, entry["description"], entry["reason"], tuple(categories))
 
 
-CATALOG: dict[str, FeatureSpec] = load_catalog(GROUPS)
+CATALOG: dict[str, FeatureSpec] = load_catalog((*GROUPS, *CONTRACTS.groups))
+# the columns of each table, in its column order
+CUSTOMER_COLUMNS = tuple(c for g in GROUPS for c in g.columns)
+CONTRACT_COLUMNS = tuple(c for g in CONTRACTS.groups for c in g.columns)
 
 
 def describe(name: str) -> str:

@@ -11,15 +11,24 @@ and a group runs only when the input has what it and every step it reads need
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from importlib import resources
 from importlib.resources.abc import Traversable
 
 from crm_ml.features.dag import topological_order
 from crm_ml.features.sources import RegisteredSources
-from crm_ml.features.steps import GROUP_LAYER, STAGING_LAYER, SqlStep, load_steps, read_yaml
+from crm_ml.features.steps import (
+    CONTRACT_LAYER,
+    GROUP_LAYER,
+    STAGING_LAYER,
+    SqlStep,
+    load_steps,
+    read_yaml,
+)
 
 _SQL = resources.files("crm_ml.features").joinpath("sql")
 _TABLE_FILE = "sql/feature_table.yaml"
+_CONTRACT_FILE = "sql/contract_table.yaml"
 
 STEPS: dict[str, SqlStep] = load_steps(_SQL)
 _INPUTS = {name: step.inputs for name, step in STEPS.items()}
@@ -49,6 +58,45 @@ def _feature_table(file: Traversable) -> tuple[SqlStep, tuple[SqlStep, ...]]:
 
 
 SPINE, GROUPS = _feature_table(_SQL.joinpath("feature_table.yaml"))
+
+
+@dataclass(frozen=True)
+class ContractTable:
+    """The contract table of `sql/contract_table.yaml`: its spine (one row per contract
+    active at the cutoff), its feature groups in column order and its labels."""
+
+    spine: SqlStep
+    groups: tuple[SqlStep, ...]
+    labels: SqlStep
+
+
+def _contract_table(file: Traversable) -> ContractTable:
+    """The contract table as declared, checked against the steps of `sql/contracts/`: spine
+    and labels have no catalogued columns, every step that has them is listed once."""
+    spec = read_yaml(file, _CONTRACT_FILE)
+    if not isinstance(spec, dict) or set(spec) != {"spine", "groups", "labels"}:
+        raise ValueError(f"{_CONTRACT_FILE}: expected exactly the keys spine, groups and labels")
+    steps = {n: s for n, s in STEPS.items() if s.layer == CONTRACT_LAYER}
+    grouped = {n for n, s in steps.items() if s.columns}
+    listed = spec["groups"] if isinstance(spec["groups"], list) else []
+    problems = [
+        *(
+            f"{key} {spec[key]!r} is not a step of sql/contracts/ without columns"
+            for key in ("spine", "labels")
+            if spec[key] not in steps or steps[spec[key]].columns
+        ),
+        *(f"{n!r} is not a group of sql/contracts/" for n in listed if n not in grouped),
+        *(f"sql/contracts/{n}.sql is not listed" for n in sorted(grouped - set(listed))),
+        *(f"{n!r} is listed twice" for n in sorted({n for n in listed if listed.count(n) > 1})),
+    ]
+    if problems:
+        raise ValueError(f"{_CONTRACT_FILE}: {'; '.join(problems)}")
+    return ContractTable(
+        steps[spec["spine"]], tuple(steps[n] for n in listed), steps[spec["labels"]]
+    )
+
+
+CONTRACTS = _contract_table(_SQL.joinpath("contract_table.yaml"))
 
 
 def build_order(names: Iterable[str]) -> tuple[SqlStep, ...]:

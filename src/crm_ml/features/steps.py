@@ -7,7 +7,9 @@ table) and `labels` (what happens in the horizon after the cutoff).
 
 The SQL names every step it reads with a `{{ ref('name') }}` marker, rendered as that step's
 table. The reads are thus part of the SQL rather than a list kept apart from it, and the
-build order follows from them (see `dag.py`). The YAML holds the rest:
+build order follows from them (see `dag.py`). The layer `contracts` holds the steps of the
+contract table (one row per subscription active at the cutoff: its spine, its feature
+groups, its labels; see `sql/contract_table.yaml`). The YAML holds the rest:
 
     description: one line - what the step's table is
     needs:                       # input tables (and optional columns) without which the
@@ -32,8 +34,8 @@ from crm_ml.contract.tables import TABLES
 from crm_ml.features.dag import topological_order
 from crm_ml.features.sources import FEATURE_TABLES, RegisteredSources
 
-STAGING_LAYER, GROUP_LAYER = "staging", "groups"
-LAYERS = (STAGING_LAYER, GROUP_LAYER, "labels")
+STAGING_LAYER, GROUP_LAYER, CONTRACT_LAYER = "staging", "groups", "contracts"
+LAYERS = (STAGING_LAYER, GROUP_LAYER, "labels", CONTRACT_LAYER)
 
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
 _MARKER = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
@@ -182,7 +184,13 @@ def _spec(file: Traversable, where: str, layer: str) -> dict[str, Any]:
     columns = spec.get("columns")
     if layer == GROUP_LAYER and (not isinstance(columns, dict) or not columns):
         raise ValueError(f"{where}: a feature group lists its output `columns`")
-    if layer != GROUP_LAYER and columns is not None:
+    if (
+        layer == CONTRACT_LAYER
+        and columns is not None
+        and (not isinstance(columns, dict) or not columns)
+    ):
+        raise ValueError(f"{where}: `columns` lists the group's output columns")
+    if layer not in (GROUP_LAYER, CONTRACT_LAYER) and columns is not None:
         raise ValueError(f"{where}: only feature groups have catalogued `columns`")
     return {
         "needs": _needs(spec.get("needs", {}), where),
