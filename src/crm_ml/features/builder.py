@@ -33,7 +33,7 @@ from crm_ml.features.steps import SqlStep, parameters_used
 log = logging.getLogger(__name__)
 
 ID_COLUMNS = ("customer_id", "cutoff")
-CONTRACT_IDS = ("subscription_id", "customer_id", "holder_id")
+CONTRACT_IDS = ("subscription_id", "customer_id", "holder_id", "product_id")
 CATEGORIES = {name: list(spec.categories) for name, spec in CATALOG.items() if spec.categories}
 
 
@@ -150,7 +150,8 @@ class FeatureEngine:
 
     def contract_features(self, cutoff: str | datetime | pd.Timestamp) -> pd.DataFrame:
         """One row per subscription active at `cutoff`: subscription_id, customer_id,
-        holder_id, cutoff, the contract groups' columns (`sql/contract_table.yaml`).
+        holder_id, product_id, cutoff, the contract groups' columns
+        (`sql/contract_table.yaml`).
 
         Raises ValueError when the input has no subscriptions table.
         """
@@ -165,8 +166,8 @@ class FeatureEngine:
         columns = "".join(f", {g.table}.* EXCLUDE (subscription_id)" for g in self.contract_groups)
         frame = (
             self.con.sql(
-                f"SELECT {spine.table}.subscription_id, {spine.table}.customer_id, "
-                f"{spine.table}.holder_id{columns} FROM {spine.table} {joins} "
+                f"SELECT {', '.join(f'{spine.table}.{c}' for c in CONTRACT_IDS)}{columns} "
+                f"FROM {spine.table} {joins} "
                 f"ORDER BY {spine.table}.subscription_id"
             )
             .to_arrow_table()
@@ -176,6 +177,7 @@ class FeatureEngine:
         out = _finish(frame.assign(customer_id=ids["customer_id"]), cutoff, self.skipped_groups)
         out.insert(0, "subscription_id", ids["subscription_id"])
         out.insert(2, "holder_id", ids["holder_id"])
+        out.insert(3, "product_id", ids["product_id"])
         return out
 
     def contract_labels(self, cutoff: pd.Timestamp, horizon_end: pd.Timestamp) -> pd.DataFrame:

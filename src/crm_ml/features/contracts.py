@@ -54,7 +54,8 @@ def build_contract_frame(
     Returns
     -------
     pandas.DataFrame
-        subscription_id, customer_id, holder_id, cutoff, split, the contract columns, the
+        subscription_id, customer_id, holder_id, product_id, cutoff, split, the contract
+        columns, the
         customer columns (with `customer_features`), ended_in_horizon,
         balance_drop_in_horizon and contract_churned (0/1). ``attrs["skipped_groups"]``
         says which groups the input could not feed.
@@ -76,8 +77,8 @@ def build_contract_frame(
     >>> tables = load_tables(world.out_dir, quarantine_dir=None, progress=False)
     >>> plan = plan_cutoffs(world.as_of, horizon_days=90, n_train=2)
     >>> frame = build_contract_frame(tables, plan, progress=False)
-    >>> frame.columns[:5].tolist()
-    ['subscription_id', 'customer_id', 'holder_id', 'cutoff', 'split']
+    >>> frame.columns[:6].tolist()
+    ['subscription_id', 'customer_id', 'holder_id', 'product_id', 'cutoff', 'split']
     >>> bool(frame["contract_churned"].isin([0, 1]).all()), frame["split"].nunique()
     (True, 3)
     """
@@ -98,7 +99,7 @@ def _at_cutoff(
     engine: FeatureEngine, cutoff: pd.Timestamp, split: str, horizon_days: int, customers: bool
 ) -> pd.DataFrame:
     frame = engine.contract_features(cutoff)
-    frame.insert(4, "split", split)
+    frame.insert(5, "split", split)
     if customers:
         customer = engine.features(cutoff).drop(columns="cutoff")
         frame = frame.merge(customer, on="customer_id", how="left", validate="many_to_one")
