@@ -70,12 +70,13 @@ def build_contract_frame(
     >>> import tempfile
     >>> from pathlib import Path
     >>> from crm_ml.contract import load_tables
-    >>> from crm_ml.datasets.synthetic import generate_world
+    >>> from crm_ml.datasets import get_source
     >>> from crm_ml.features.snapshots import plan_cutoffs
-    >>> world = generate_world(Path(tempfile.mkdtemp()), customers=300, months=18,
-    ...                        industry="b2b", seed=3)
-    >>> tables = load_tables(world.out_dir, quarantine_dir=None, progress=False)
-    >>> plan = plan_cutoffs(world.as_of, horizon_days=90, n_train=2)
+    >>> world = get_source("synthetic").write(Path(tempfile.mkdtemp()), customers=300,
+    ...                                       months=18, industry="b2b", seed=3,
+    ...                                       show_progress=False)
+    >>> tables = load_tables(world, quarantine_dir=None, progress=False)
+    >>> plan = plan_cutoffs(tables.as_of, horizon_days=90, n_train=2)
     >>> frame = build_contract_frame(tables, plan, progress=False)
     >>> frame.columns[:6].tolist()
     ['subscription_id', 'customer_id', 'holder_id', 'product_id', 'cutoff', 'split']
