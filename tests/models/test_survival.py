@@ -7,7 +7,12 @@ import pandas as pd
 import pytest
 
 from crm_ml.datasets.retention_cohorts import COHORTS
-from crm_ml.models.survival import RetentionDataError, ShiftedBetaGeometric, kaplan_meier
+from crm_ml.models.survival import (
+    RetentionDataError,
+    ShiftedBetaGeometric,
+    contract_baselines,
+    kaplan_meier,
+)
 
 
 @pytest.mark.parametrize("cohort", COHORTS, ids=lambda c: c.name)
@@ -69,3 +74,83 @@ def test_kaplan_meier_refuses_missing_or_negative_durations() -> None:
         kaplan_meier([1, np.nan], [True, False])
     with pytest.raises(RetentionDataError):
         kaplan_meier([1, -2], [True, False])
+
+
+def test_kaplan_meier_with_delayed_entry_is_the_curve_of_the_survivors() -> None:
+    """Left truncation: subjects first seen at tenure 5 give the survival beyond 5 only."""
+    rng = np.random.default_rng(3)
+    lifetime = rng.exponential(10.0, size=20_000)
+    seen = lifetime > 5
+    curve = kaplan_meier(lifetime[seen], np.ones(seen.sum(), bool), entry=np.full(seen.sum(), 5))
+    at_15 = curve.loc[curve["time"] <= 15, "survival"].iloc[-1]
+    assert at_15 == pytest.approx(np.exp(-10 / 10), abs=0.02)  # memoryless: S(15 | 5)
+    with pytest.raises(RetentionDataError, match="enter observation after"):
+        kaplan_meier([3], [True], entry=[4])
+
+
+def test_sbg_fitted_on_horizons_predicts_the_churn_of_survivors() -> None:
+    rng = np.random.default_rng(11)
+    theta = rng.beta(1.2, 5.0, size=100_000)
+    lifetime = rng.geometric(theta)
+    survived = rng.integers(0, 8, size=100_000)
+    seen = lifetime > survived
+    n, life = survived[seen], lifetime[seen]
+    churned = life <= n + 2
+    model = ShiftedBetaGeometric.fit_horizons(n, np.full(len(n), 2), churned)
+    assert model.alpha == pytest.approx(1.2, rel=0.1)
+    assert model.beta == pytest.approx(5.0, rel=0.1)
+    predicted = model.horizon_churn_probability(n, np.full(len(n), 2))
+    for tenure in (0, 7):  # survivors churn less: the sBG's heterogeneity
+        rows = n == tenure
+        assert predicted[rows].mean() == pytest.approx(churned[rows].mean(), abs=0.02)
+    assert (model.horizon_churn_probability([3], [0]) == 0).all()
+    with pytest.raises(RetentionDataError):
+        ShiftedBetaGeometric.fit_horizons([1, 2], [0, 0], [True, False])
+
+
+def _contracts(n: int, seed: int) -> pd.DataFrame:
+    """Annual contracts on two plans; 'pro' churns three times as often at its renewal."""
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(
+        {
+            "product_id": rng.choice(["basic", "pro"], n),
+            "is_month_to_month": 0.0,
+            "term_months": 12,
+            "renewals_done": rng.integers(0, 4, n),
+            "days_to_renewal": rng.uniform(1, 365, n),
+        }
+    )
+    frame["contract_tenure_days"] = 365 * (frame["renewals_done"] + 1) - frame["days_to_renewal"]
+    rate = np.where(frame["product_id"] == "pro", 0.45, 0.15)
+    renews = frame["days_to_renewal"] < 90
+    frame["contract_churned"] = (renews & (rng.random(n) < rate)).astype(int)
+    return frame
+
+
+def test_contract_baselines_learn_renewal_timing_and_plans_from_training_rows() -> None:
+    train, scored = _contracts(6000, 0), _contracts(2000, 1)
+    scores = contract_baselines(train, scored, horizon_days=90)
+    renews = scored["days_to_renewal"] < 90
+    assert ((scores >= 0) & (scores <= 1)).all().all()
+    # a term contract whose renewal falls after the horizon cannot end in it
+    assert scores.loc[~renews, ["sbg", "kaplan_meier"]].max().max() < 0.02
+    # the rule knows timing only; sBG and Kaplan-Meier fit each plan
+    pro = scored["product_id"] == "pro"
+    for name in ("sbg", "kaplan_meier"):
+        assert scores.loc[renews & pro, name].mean() == pytest.approx(0.45, abs=0.05)
+        assert scores.loc[renews & ~pro, name].mean() == pytest.approx(0.15, abs=0.05)
+    assert scores.loc[renews, "days_to_renewal_rule"].std() < scores.loc[renews, "sbg"].std()
+    pooled = contract_baselines(train, scored.drop(columns="product_id"), 90, plan=None)
+    assert pooled.loc[renews, "sbg"].std() < 0.05  # pooled plans: one rate at renewal
+
+
+def test_contract_baselines_fall_back_for_small_plans_and_name_missing_columns() -> None:
+    train, scored = _contracts(3000, 2), _contracts(500, 3)
+    train.loc[train.index[:20], "product_id"] = "rare"  # too few rows for its own fit
+    scored.loc[scored.index[:20], "product_id"] = "rare"
+    scores = contract_baselines(train, scored, horizon_days=90)
+    assert scores.notna().all().all()
+    with pytest.raises(RetentionDataError, match="join product_id"):
+        contract_baselines(train.drop(columns="product_id"), scored, 90)
+    with pytest.raises(RetentionDataError, match="missing values"):
+        contract_baselines(train.assign(days_to_renewal=np.nan), scored, 90)
