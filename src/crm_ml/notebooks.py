@@ -9,6 +9,7 @@ into "not available". Members are strings, so records keyed by name keep working
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
 
 
@@ -39,6 +40,7 @@ class Notebook(StrEnum):
     DATA_QUALITY = "01_data_quality"
     FEATURES_SEGMENTS = "02_features_segments"
     CHURN = "03_churn"
+    CHURN_CONTRACTS = "03_churn_contracts"
     CHURN_TABLE = "03_churn_table"
     PROPENSITY_UPLIFT = "04_propensity_uplift"
     CLV = "05_clv"
@@ -60,6 +62,11 @@ class Notebook(StrEnum):
         """The kinds of data source the notebook runs for (`source_kind`): a single customer
         table has no orders, events or time axis, so only three notebooks apply to it."""
         return _SOURCES.get(self, frozenset({EXPORTS}))
+
+    @property
+    def needs(self) -> tuple[str, ...]:
+        """Optional contract tables without which the notebook has nothing to do."""
+        return _NEEDS.get(self, ())
 
     @classmethod
     def named(cls, name: str) -> Notebook:
@@ -84,6 +91,22 @@ def source_kind(source: str) -> str:
     return TABLE if source == TABLE else EXPORTS
 
 
+def missing_for(stem: str, tables: Iterable[str]) -> str | None:
+    """Why the notebook `stem` has nothing to do on an export of these tables, or None.
+
+    >>> missing_for("03_churn_contracts", ["customers", "products", "orders"])
+    'not available: the export has no subscriptions table'
+    >>> missing_for("03_churn", ["customers", "products", "orders"]) is None
+    True
+    """
+    try:
+        needs = Notebook.named(stem).needs
+    except ValueError:
+        return None
+    absent = [t for t in needs if t not in set(tables)]
+    return f"not available: the export has no {', '.join(absent)} table" if absent else None
+
+
 def unavailable_for(stem: str, kind: str) -> str | None:
     """Why the notebook `stem` does not run for a source of this kind, or None when it does;
     a notebook that is not a member of `Notebook` (one of the user's own) runs for exports.
@@ -106,6 +129,7 @@ def unavailable_for(stem: str, kind: str) -> str | None:
     return "only for a single-table source (data.source: table)"
 
 
+_NEEDS = {Notebook.CHURN_CONTRACTS: ("subscriptions",)}
 _SOURCES = {
     Notebook.DATA_QUALITY: frozenset({EXPORTS, TABLE}),
     Notebook.CHURN_TABLE: frozenset({TABLE}),
@@ -115,6 +139,7 @@ _LABELS = {
     Notebook.DATA_QUALITY: "Data quality",
     Notebook.FEATURES_SEGMENTS: "Features and segments",
     Notebook.CHURN: "Churn model",
+    Notebook.CHURN_CONTRACTS: "Contract churn and renewals",
     Notebook.CHURN_TABLE: "Churn model (customer table)",
     Notebook.PROPENSITY_UPLIFT: "Propensity and uplift",
     Notebook.CLV: "Customer lifetime value",

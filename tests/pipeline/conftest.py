@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import nbformat
+import pandas as pd
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
@@ -107,3 +109,66 @@ def notebooks(project: Path):
 @pytest.fixture
 def python() -> str:
     return sys.executable
+
+
+# shapes of the generator's personal values: one pass over the text finds every candidate
+PERSONAL_SHAPES = re.compile(
+    r"[\w.+-]+@[\w-]+\.[\w.]+"  # e-mail
+    r"|\+?\d[\d -]{7,}\d"  # phone
+    r"|C\d{7}"  # raw customer id
+    r"|[A-Z][A-Za-z]*(?: [A-Z][A-Za-z]*)+"  # capitalised words: "First Last", "Xu Energy AG"
+)
+NAME_WORDS = (2, 3)  # a name is 2 words (a person) or 3 (a B2B contact's company)
+PERSONAL_COLUMNS = ("email", "phone", "name", "customer_id")
+
+
+def _everything_written(folder: Path) -> str:
+    """Every file under `folder` as text (Parquet files as CSV)."""
+    parts = []
+    for path in folder.rglob("*"):
+        if not path.is_file():
+            continue
+        if path.suffix == ".parquet":
+            parts.append(pd.read_parquet(path).astype(str).to_csv(index=False))
+        else:
+            parts.append(path.read_bytes().decode("utf-8", errors="replace"))
+    return "\n".join(parts)
+
+
+def _candidates(text: str) -> set[str]:
+    """Every value of a personal shape in `text`; a run of capitalised words gives each of
+    its 2- and 3-word spans (a name inside a longer title still counts)."""
+    found = set()
+    for match in PERSONAL_SHAPES.findall(text):
+        words = match.split(" ")
+        if len(words) == 1 or not match[0].isalpha():
+            found.add(match)
+            continue
+        found.update(
+            " ".join(words[i : i + n]) for n in NAME_WORDS for i in range(len(words) - n + 1)
+        )
+    return found
+
+
+def _personal_leaks(project: Path) -> list[str]:
+    """Raw personal values of the run's synthetic customers (e-mails, phones, names, raw
+    ids) found anywhere under the project's experiments/ and reports/.
+
+    The scan first proves it can see each kind of value where it is: in the raw export.
+    """
+    world = next((project / "data/raw/synthetic").iterdir())
+    customers = pd.read_parquet(world / "customers.parquet")
+    raw = _candidates(customers.astype(str).to_csv(index=False))
+    for column in PERSONAL_COLUMNS:
+        assert customers[column].iloc[0] in raw, f"the scan cannot see {column}"
+    secrets = {value for column in PERSONAL_COLUMNS for value in customers[column].dropna()}
+    written = _everything_written(project / "experiments") + _everything_written(
+        project / "reports"
+    )
+    return sorted(secrets & _candidates(written))
+
+
+@pytest.fixture(scope="session")
+def personal_leaks() -> Callable[[Path], list[str]]:
+    """`personal_leaks(project)`: the raw personal values a run leaked (see `_personal_leaks`)."""
+    return _personal_leaks

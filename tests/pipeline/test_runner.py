@@ -133,6 +133,7 @@ def test_only_notebooks_that_declare_track_are_passed_it(tmp_path: Path) -> None
     passed = {n: "track" in _parameters(notebooks / n.file_name, paths, config) for n in Notebook}
     modelling = {
         Notebook.CHURN,
+        Notebook.CHURN_CONTRACTS,
         Notebook.CHURN_TABLE,
         Notebook.PROPENSITY_UPLIFT,
         Notebook.CLV,

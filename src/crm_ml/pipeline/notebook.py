@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from crm_ml.notebooks import source_kind, unavailable_for
+from crm_ml.notebooks import missing_for, source_kind, unavailable_for
 from crm_ml.pipeline.config import ConfigError, RunConfig, load_config
 from crm_ml.pipeline.paths import RunPaths, project_root
 from crm_ml.pipeline.record import Recorder
@@ -52,6 +53,15 @@ def unavailable(notebook: str, config: RunConfig) -> str | None:
     """Why `notebook` (a file stem) does not run for the configuration's data source, or
     None when it does (`crm_ml.notebooks.unavailable_for`)."""
     return unavailable_for(notebook, source_kind(config.data.source))
+
+
+def missing_tables(notebook: str, paths: RunPaths) -> str | None:
+    """Why `notebook` has nothing to do on the run's accepted export (a table it needs is
+    absent), or None; None too while the export is not validated yet."""
+    manifest = paths.accepted / "manifest.json"
+    if not manifest.exists():
+        return None
+    return missing_for(notebook, json.loads(manifest.read_text())["tables"])
 
 
 def notebook_context(run_dir: str, config_path: str, notebook: str) -> NotebookContext:

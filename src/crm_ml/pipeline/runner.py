@@ -30,7 +30,7 @@ from crm_ml.errors import CrmMlError
 from crm_ml.pipeline.config import RunConfig, load_config
 from crm_ml.pipeline.data import data_source, raw_source_dir
 from crm_ml.pipeline.lock import exclusive
-from crm_ml.pipeline.notebook import unavailable
+from crm_ml.pipeline.notebook import missing_tables, unavailable
 from crm_ml.pipeline.paths import RunPaths, project_root
 from crm_ml.pipeline.promotions import staged_promotions
 from crm_ml.pipeline.publish import Publication, prepare, prune
@@ -222,7 +222,13 @@ def _execute_all(
                 started.append(WarmKernel(notebooks[position + 1], root))
             kernel = started.pop(0)
             try:
-                _execute_one(notebook, kernel, config_file, paths, manifest)
+                why = missing_tables(notebook.stem, paths)  # known once 01 has validated
+                if why:
+                    manifest["notebooks"].append(
+                        {"notebook": notebook.name, "status": "skipped", "reason": why}
+                    )
+                else:
+                    _execute_one(notebook, kernel, config_file, paths, manifest)
             finally:
                 kernel.shutdown()
     finally:

@@ -14,6 +14,10 @@ customers_to_save
     "win-back offer", ...).
 cross_sell_audience
     Customers with a next best offer, most valuable first, with the offer's reason.
+renewals_to_secure
+    Only when the export has subscriptions: term contracts of consenting customers up for
+    renewal within the horizon, the most value at risk (churn probability x annual value)
+    first, with the top reason (notebook 03_churn_contracts scores them).
 service_follow_ups
     Complaints still open at the as-of time whose first response breached the target of
     the customer's service tier: answered later than the target, or not answered and
@@ -54,6 +58,7 @@ log = logging.getLogger(__name__)
 HIGH_RISK_PROBABILITY = 0.5
 LIST_NAMES = ("customers_to_save", "cross_sell_audience", "service_follow_ups")
 EMPTY_FILE = "why_empty.json"  # beside the lists: list name -> why it holds no row
+CONTRACT_SCORES = "contract_scores"  # written by the contract churn notebook, when it runs
 
 # First matching pattern (case-insensitive, on the top reason code) gives the intervention.
 INTERVENTION_RULES: tuple[tuple[str, str], ...] = (
@@ -292,6 +297,79 @@ def service_follow_ups(
     return _present(breached, FOLLOW_UP_COLUMNS)
 
 
+RENEWAL_COLUMNS = [
+    "subscription_id",
+    "holder_id",
+    "customer_id",
+    "product_id",
+    "days_to_renewal",
+    "churn_probability",
+    "annual_value",
+    "value_at_risk",
+    "reason_1",
+]
+
+
+def renewal_calendar(scores: pd.DataFrame) -> pd.DataFrame:
+    """Term contracts up for renewal within the horizon, the most value at risk first.
+
+    Parameters
+    ----------
+    scores : pandas.DataFrame
+        The contract scores (`score_contracts`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The `RENEWAL_COLUMNS` of those contracts, with days_to_renewal rounded to days.
+
+    Examples
+    --------
+    >>> scores = pd.DataFrame({"subscription_id": ["s1", "s2", "s3"], "holder_id": "a",
+    ...     "customer_id": "c", "product_id": "p", "days_to_renewal": [10.2, 40.0, 200.0],
+    ...     "churn_probability": [0.1, 0.5, 0.9], "annual_value": [100.0, 100.0, 100.0],
+    ...     "value_at_risk": [10.0, 50.0, 90.0], "reason_1": "",
+    ...     "renews_within_horizon": [True, True, False]})
+    >>> renewal_calendar(scores)["subscription_id"].tolist()
+    ['s2', 's1']
+    """
+    upcoming = scores[scores["renews_within_horizon"]].sort_values(
+        "value_at_risk", ascending=False, kind="stable"
+    )
+    return (
+        upcoming[RENEWAL_COLUMNS]
+        .assign(days_to_renewal=upcoming["days_to_renewal"].round(0))
+        .reset_index(drop=True)
+    )
+
+
+def renewals_to_secure(scores: pd.DataFrame) -> pd.DataFrame:
+    """The renewal calendar of customers with marketing consent: the account managers'
+    list (a customer without consent is never on an action list).
+
+    Parameters
+    ----------
+    scores : pandas.DataFrame
+        The contract scores (`score_contracts`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The renewal calendar's columns, consenting customers only.
+
+    Examples
+    --------
+    >>> scores = pd.DataFrame({"subscription_id": ["s1", "s2"], "holder_id": "a",
+    ...     "customer_id": ["c1", "c2"], "product_id": "p", "days_to_renewal": [10.0, 40.0],
+    ...     "churn_probability": [0.1, 0.5], "annual_value": [100.0, 100.0],
+    ...     "value_at_risk": [10.0, 50.0], "reason_1": "",
+    ...     "renews_within_horizon": True, "marketing_consent": [True, False]})
+    >>> renewals_to_secure(scores)["subscription_id"].tolist()
+    ['s1']
+    """
+    return renewal_calendar(scores[scores["marketing_consent"].astype(bool)])
+
+
 def build_action_lists(
     scores: pd.DataFrame,
     tickets: pd.DataFrame | None,
@@ -376,6 +454,10 @@ def why_empty(
                 ),
             ]
         )
+    if "renewals_to_secure" in lists and lists["renewals_to_secure"].empty:
+        reasons["renewals_to_secure"] = (
+            "no term contract of a consenting customer is up for renewal within the horizon"
+        )
     if "service_follow_ups" in lists and lists["service_follow_ups"].empty:
         reasons["service_follow_ups"] = (
             "the export has no tickets table"
@@ -412,6 +494,9 @@ def write_run_action_lists(paths: RunPaths, config: RunConfig) -> dict[str, Path
     tickets_file = paths.accepted / "tickets.parquet"
     tickets = pd.read_parquet(tickets_file) if tickets_file.exists() else None
     lists = build_action_lists(scores, tickets, config, as_of=run.data_as_of)
+    contracts = run.scores(CONTRACT_SCORES)
+    if contracts is not None:
+        lists["renewals_to_secure"] = renewals_to_secure(contracts)
     out = paths.report / "actions"
     written = write_action_lists(lists, out)
     empty = why_empty(lists, scores, tickets, ActionConfig.from_run_config(config))

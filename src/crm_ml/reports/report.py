@@ -50,9 +50,11 @@ def _data_label(config: RunConfig) -> str:
 
 
 def _export_body(run: RunData, config: RunConfig) -> list[sections.Section]:
+    contracts = sections.contracts_section(run, config)  # only for exports with contracts
     return [
         sections.segments_section(run),
         sections.churn_section(run, config),
+        *([contracts] if contracts else []),
         sections.clv_section(run),
         sections.uplift_section(run),
         sections.recommendations_section(run),

@@ -268,6 +268,69 @@ def table_models_section(run: RunData) -> Section:
     )
 
 
+def contracts_section(run: RunData, config: RunConfig) -> Section | None:
+    """Contract churn, the renewal calendar and the assets at risk (None when the run's
+    export had no contracts to model)."""
+    nb = Notebook.CHURN_CONTRACTS
+    if nb not in run.records:
+        return None
+    money = fmt_money
+    stats = [
+        _metric_stat(run, nb, "contracts_active", "Active contracts", fmt_count),
+        _metric_stat(
+            run, nb, "holdout_roc_auc", "Model accuracy (ROC AUC)", fmt_decimal, "holdout"
+        ),
+        _metric_stat(
+            run,
+            nb,
+            "best_baseline_roc_auc",
+            "Best baseline (ROC AUC)",
+            fmt_decimal,
+            "renewal rule, sBG or Kaplan-Meier",
+        ),
+        _metric_stat(
+            run,
+            nb,
+            "expected_contract_churn",
+            "Contracts expected to end",
+            fmt_count,
+            f"in the next {config.horizon_days} days",
+        ),
+        _metric_stat(run, nb, "renewals_due", "Renewals due", fmt_count, "within the horizon"),
+        _metric_stat(run, nb, "renewal_value_at_risk", "Renewal value at risk", money, "a year"),
+        _metric_stat(run, nb, "assets_at_risk", "Assets at risk", money, "balances"),
+    ]
+    return Section(
+        "contracts",
+        "Contracts and renewals",
+        f"How likely each active contract is to end - cancelled, not renewed or closed - in "
+        f"the next {config.horizon_days} days, and what is at stake. The calendar lists the "
+        "contracts up for renewal, the most value at risk (chance of losing the contract x "
+        "its annual value) first: the account managers' list to secure.",
+        [
+            *_stats(stats),
+            _table(
+                run,
+                nb,
+                "renewal_calendar",
+                "renewal calendar",
+                "Renewals due within the horizon, most value at risk first (top 15)",
+                limit=15,
+            ),
+            _table(run, nb, "assets_at_risk", "assets at risk", "Balances at risk by product"),
+            _table(
+                run,
+                nb,
+                "model_vs_baselines",
+                "contract model comparison",
+                "Contract churn: LightGBM (first row) against the survival baselines",
+                highlight_first=True,
+            ),
+            _drivers(run, nb),
+        ],
+    )
+
+
 def clv_section(run: RunData) -> Section:
     nb = Notebook.CLV
     scores = run.scores()
@@ -496,7 +559,9 @@ def actions_section(run: RunData) -> Section:
     folder = run.paths.report / "actions"
     why = run.json(folder / EMPTY_FILE)
     rows = []
-    for name in LIST_NAMES:
+    renewals = "renewals_to_secure"
+    names = [*LIST_NAMES, *([renewals] if (folder / f"{renewals}.parquet").exists() else [])]
+    for name in names:
         frame = run.parquet(folder / f"{name}.parquet")
         count = None if frame is None else len(frame)
         rows.append(
