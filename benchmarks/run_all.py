@@ -50,6 +50,7 @@ sys.path.insert(0, str(HERE))
 from harness import PROJECT, SCHEMA_VERSION  # noqa: E402
 from render import render_markdown  # noqa: E402
 from report_rows import (  # noqa: E402
+    contract_rows,
     growth_rows,
     quality_rows,
     replication_rows,
@@ -73,9 +74,10 @@ BENCHMARKS = (
     "tables",
     "recsys_worlds",
     "replications",
+    "contracts",
 )
 # run once per profile, whatever its sizes: batteries of data the defaults were not tuned on
-BATTERIES = ("tables", "recsys_worlds", "replications")
+BATTERIES = ("tables", "recsys_worlds", "replications", "contracts")
 LIBRARIES = (
     "crm-ml",
     "numpy",
@@ -101,11 +103,20 @@ class Profile:
     pipeline_notebooks: int | None = None  # None: all; fewer: quality gets its own run
     tables: str | None = None  # bench_tables.py --only (None: every table)
     worlds: str | None = None  # bench_recsys_worlds.py --worlds (None: every world)
+    contracts: str | None = None  # bench_contracts.py --worlds (None: every world)
+    contract_customers: int | None = None  # None: each world's configured size
 
 
 PROFILES = {
     "smoke": Profile(
-        "smoke", (2_000,), 2_000, pipeline_notebooks=2, tables="cdnow_repeat", worlds="grocery_2m"
+        "smoke",
+        (2_000,),
+        2_000,
+        pipeline_notebooks=2,
+        tables="cdnow_repeat",
+        worlds="grocery_2m",
+        contracts="b2b",
+        contract_customers=1_500,
     ),
     "quick": Profile(
         "quick",
@@ -155,6 +166,14 @@ def commands(
         "tables": ["--only", profile.tables] if profile and profile.tables else [],
         "recsys_worlds": ["--worlds", profile.worlds] if profile and profile.worlds else [],
         "replications": [],
+        "contracts": [
+            *(["--worlds", profile.contracts] if profile and profile.contracts else []),
+            *(
+                ["--customers", str(profile.contract_customers)]
+                if profile and profile.contract_customers
+                else []
+            ),
+        ],
     }
     command = [sys.executable, script, *args[bench], *out]
     if extra_json is not None:
@@ -244,6 +263,8 @@ def build_rows(results: dict[str, dict[int, dict[str, Any]]]) -> list[dict[str, 
         rows += world_rows(data)
     for data in results.get("replications", {}).values():
         rows += replication_rows(data)
+    for data in results.get("contracts", {}).values():
+        rows += contract_rows(data)
     return rows + speed_rows(results) + growth_rows(results)
 
 
