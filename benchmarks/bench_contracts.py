@@ -71,6 +71,11 @@ def run_world(name: str, customers: int | None) -> dict[str, Any]:
         "roc_auc": {m: float(v) for m, v in table["roc_auc"].items()},
         "ece": {m: float(v) for m, v in table["ece"].items()},
         "closure": comparison.metrics.get("history_oracle_gap_closure"),
+        "account_category_roc_auc": {
+            k.removeprefix("account_category_roc_auc_"): v
+            for k, v in comparison.metrics.items()
+            if k.startswith("account_category_roc_auc_")
+        },
         "frame_seconds": built - started,
         "train_seconds": trained - built,
     }
@@ -97,7 +102,13 @@ def print_world(name: str, world: dict[str, Any], met: dict[str, bool]) -> None:
         f"ECE {world['ece']['model']:.4f} (target < {TARGET_ECE}), targets met: "
         f"{', '.join(k for k, v in met.items() if v) or 'none'}"
         f"{'' if name in JUDGED else ' (reported, not judged)'}; frame "
-        f"{world['frame_seconds']:.0f} s, training {world['train_seconds']:.0f} s",
+        f"{world['frame_seconds']:.0f} s, training {world['train_seconds']:.0f} s"
+        + (
+            "\n  account leaves a product category, ROC AUC: "
+            + "  ".join(f"{m} {v:.4f}" for m, v in world["account_category_roc_auc"].items())
+            if world["account_category_roc_auc"]
+            else ""
+        ),
         flush=True,
     )
 

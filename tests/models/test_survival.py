@@ -12,6 +12,7 @@ from crm_ml.models.survival import (
     ShiftedBetaGeometric,
     contract_baselines,
     kaplan_meier,
+    remaining_tenure,
 )
 
 
@@ -154,3 +155,33 @@ def test_contract_baselines_fall_back_for_small_plans_and_name_missing_columns()
         contract_baselines(train.drop(columns="product_id"), scored, 90)
     with pytest.raises(RetentionDataError, match="missing values"):
         contract_baselines(train.assign(days_to_renewal=np.nan), scored, 90)
+
+
+def test_remaining_tenure_is_the_expected_further_lifetime_of_survivors() -> None:
+    """Month-to-month contracts at a renewal: undiscounted, the sBG's months remaining are
+    the survivors' mean further lifetime; term contracts add the rest of the current term."""
+    rng = np.random.default_rng(5)
+    n = 60_000
+    # alpha > 2: the further lifetime has a finite variance, so its sample mean settles
+    lifetime = rng.geometric(rng.beta(3.0, 8.0, n))  # the month each contract ends in
+    renewals = rng.integers(0, 6, n)
+    frame = pd.DataFrame(
+        {
+            "is_month_to_month": 1.0,
+            "term_months": 1,
+            "renewals_done": renewals,
+            "days_to_renewal": 0.0,
+            "contract_tenure_days": renewals * 30.4,
+            "contract_churned": (lifetime <= renewals + 3).astype(int),
+        }
+    )[lifetime > renewals]
+    months = remaining_tenure(frame, frame, 90, annual_discount=0.0, plan=None)
+    further = pd.Series(lifetime - renewals - 1, index=np.arange(n))[frame.index]
+    by_tenure = pd.DataFrame({"sbg": months, "simulated": further}).groupby(frame["renewals_done"])
+    for tenure, group in by_tenure:
+        assert group["sbg"].mean() == pytest.approx(group["simulated"].mean(), rel=0.1), tenure
+    discounted = remaining_tenure(frame, frame, 90, annual_discount=0.2, plan=None)
+    assert (discounted < months).all()
+    term = frame.assign(is_month_to_month=0.0, term_months=12, days_to_renewal=100.0)
+    term_months = remaining_tenure(frame, term, 90, plan=None)
+    assert (term_months > 100 / 30.5).all()  # at least the rest of the term

@@ -76,6 +76,7 @@ def test_contract_model_is_judged_beside_survival_baselines_and_the_oracle(
     assert records["holdout_roc_auc"] > 0.75 and records["ece"] < 0.05
     assert records["history_oracle_auc"] == pytest.approx(table.loc["history_oracle", "roc_auc"])
     assert records["contracts_active"] > 0 and records["renewals_due"] > 0
+    assert 0.5 < records["account_category_roc_auc_model"] <= 1
 
 
 def test_renewals_to_secure_are_upcoming_contracts_of_consenting_customers(
@@ -84,6 +85,10 @@ def test_renewals_to_secure_are_upcoming_contracts_of_consenting_customers(
     scores = pd.read_parquet(project / "data/scores/latest/contract_scores.parquet")
     assert scores["subscription_id"].is_unique
     assert scores["churn_probability"].between(0, 1).all()
+    # the rest of the term is certain: a term contract runs at least until its renewal
+    months = scores["expected_months_remaining"]
+    assert (months >= scores["days_to_renewal"] / 31 - 0.1).all()
+    assert scores["subscription_clv"].notna().all() and (scores["subscription_clv"] > 0).all()
     secure = pd.read_csv(project / "reports/latest/actions/renewals_to_secure.csv")
     assert len(secure) > 0
     assert secure["value_at_risk"].is_monotonic_decreasing
@@ -98,6 +103,7 @@ def test_renewals_to_secure_are_upcoming_contracts_of_consenting_customers(
 def test_the_report_has_a_contracts_section(project: Path) -> None:
     page = (project / "reports/latest/report.html").read_text()
     assert "Contracts and renewals" in page and "renewals_to_secure" in page
+    assert "may leave a product category" in page and "Subscription value (CLV)" in page
 
 
 def test_no_personal_data_under_experiments_or_reports(project: Path, personal_leaks) -> None:

@@ -74,6 +74,10 @@ def test_reports_and_action_lists_are_published(project: Path) -> None:
     assert list((latest / "customers").glob("*.html")), "no sample 360 card"
     for name in ("customers_to_save", "cross_sell_audience", "service_follow_ups"):
         assert (latest / "actions" / f"{name}.csv").exists(), name
+    # retail has no contracts: no contract section, list or scores
+    assert "Contracts and renewals" not in html
+    assert not (latest / "actions" / "renewals_to_secure.csv").exists()
+    assert not (project / "data/scores/latest/contract_scores.parquet").exists()
     scores = pd.read_parquet(project / "data/scores/latest/customer_scores.parquet")
     assert scores["churn_probability"].between(0, 1).all()
     assert scores["reason_1"].str.len().gt(0).mean() > 0.9

@@ -382,17 +382,9 @@ def contract_baselines(
     fallback = float(churned.mean())
 
     def by_group(levels_fit, levels_apply, fit, predict, min_n, min_e) -> np.ndarray:
-        out = np.full(len(scored), np.nan)
-        for fit_key, apply_key in zip(levels_fit, levels_apply, strict=True):
-            for key, rows in train.groupby(fit_key.to_numpy(), sort=False).indices.items():
-                todo = (apply_key.to_numpy() == key) & np.isnan(out)
-                if not todo.any() or len(rows) < min_n or churned[rows].sum() < min_e:
-                    continue
-                try:
-                    model = fit(train.iloc[rows], churned[rows])
-                except RetentionDataError:
-                    continue
-                out[todo] = predict(model, scored[todo])
+        out = _by_group(
+            train, churned, scored, levels_fit, levels_apply, fit, predict, min_n, min_e
+        )
         return np.clip(np.where(np.isnan(out), fallback, out), 0.0, 1.0)
 
     kind = [train["is_month_to_month"].astype(int).astype(str), pd.Series("all", train.index)]
@@ -424,6 +416,95 @@ def contract_baselines(
     )
 
 
+def remaining_tenure(
+    train: pd.DataFrame,
+    scored: pd.DataFrame,
+    horizon_days: int,
+    *,
+    annual_discount: float = 0.10,
+    plan: str | None = "product_id",
+    target: str = CONTRACT_TARGET,
+    min_rows: int = 200,
+    min_events: int = 10,
+) -> pd.Series:
+    """Each scored contract's expected remaining tenure in months, discounted, under the
+    sBG of its plan and term fitted on the training rows (`contract_baselines`' sBG).
+
+    The rest of the current period (``days_to_renewal``) is certain; after it, the
+    contract's further periods are the sBG's discounted expected residual lifetime of a
+    contract that has made ``renewals_done`` renewals (DERL, Fader & Hardie 2010), each of
+    ``term_months`` (one for month-to-month plans and term-less holdings). Times the
+    monthly margin of the contract, the sum is its subscription CLV.
+
+    Parameters
+    ----------
+    train, scored, horizon_days, plan, target, min_rows, min_events
+        As for `contract_baselines`.
+    annual_discount : float, default 0.10
+        The yearly discount rate; converted to the rate per period of each contract.
+
+    Returns
+    -------
+    pandas.Series
+        Months, index of `scored`; NaN where no group (not even all contracts) could be
+        fitted.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(1)
+    >>> n = 20_000
+    >>> lifetime = rng.geometric(rng.beta(1.0, 3.0, n))  # months each contract lasts
+    >>> renewals = rng.integers(0, 6, n)
+    >>> frame = pd.DataFrame({"is_month_to_month": 1.0, "term_months": 1,
+    ...     "renewals_done": renewals, "days_to_renewal": 0.0,
+    ...     "contract_tenure_days": renewals * MONTH_DAYS,
+    ...     "contract_churned": (lifetime <= renewals + 3).astype(int)})[lifetime > renewals]
+    >>> months = remaining_tenure(frame, frame, 90, annual_discount=0.0, plan=None)
+    >>> bool(months.groupby(frame["renewals_done"]).mean().is_monotonic_increasing)
+    True
+    """
+    needed = [*CONTRACT_COLUMNS, *([plan] if plan else [])]
+    _require(train, [*needed, target], "train")
+    _require(scored, needed, "scored")
+
+    def predict(model: ShiftedBetaGeometric, rows: pd.DataFrame) -> np.ndarray:
+        period = _period_months(rows)
+        per_period = (1 + annual_discount) ** (period / 12) - 1
+        further = model.discounted_residual_lifetime(rows["renewals_done"], per_period)
+        return period * further
+
+    further = _by_group(
+        train,
+        train[target].to_numpy(bool),
+        scored,
+        _group_levels(train, plan),
+        _group_levels(scored, plan),
+        lambda rows, y: _fit_sbg(rows, y, horizon_days),
+        predict,
+        min_rows,
+        min_events,
+    )
+    current = scored["days_to_renewal"].to_numpy(float).clip(min=0) / MONTH_DAYS
+    return pd.Series(current + further, index=scored.index, name="expected_months_remaining")
+
+
+def _by_group(train, churned, scored, levels_fit, levels_apply, fit, predict, min_n, min_e):
+    """`predict(fit(rows of a group), scored rows of the group)` from the finest grouping
+    level to the coarsest; NaN where no level had a group big enough to fit."""
+    out = np.full(len(scored), np.nan)
+    for fit_key, apply_key in zip(levels_fit, levels_apply, strict=True):
+        for key, rows in train.groupby(fit_key.to_numpy(), sort=False).indices.items():
+            todo = (apply_key.to_numpy() == key) & np.isnan(out)
+            if not todo.any() or len(rows) < min_n or churned[rows].sum() < min_e:
+                continue
+            try:
+                model = fit(train.iloc[rows], churned[rows])
+            except RetentionDataError:
+                continue
+            out[todo] = predict(model, scored[todo])
+    return out
+
+
 def _require(frame: pd.DataFrame, columns: list[str], name: str) -> None:
     missing = [c for c in columns if c not in frame.columns]
     if missing:
@@ -448,9 +529,14 @@ def _group_levels(frame: pd.DataFrame, plan: str | None) -> list[pd.Series]:
     return levels
 
 
+def _period_months(rows: pd.DataFrame) -> np.ndarray:
+    """A contract's decision period in months: its term, one when month to month."""
+    return np.where(rows["is_month_to_month"] == 1, 1, rows["term_months"].clip(lower=1))
+
+
 def _decisions_in_horizon(rows: pd.DataFrame, horizon_days: int) -> np.ndarray:
     """Renewal dates in [cutoff, cutoff + horizon): the next one, then one per period."""
-    months = np.where(rows["is_month_to_month"] == 1, 1, rows["term_months"].clip(lower=1))
+    months = _period_months(rows)
     days = rows["days_to_renewal"].to_numpy(float)
     return np.where(
         days < horizon_days, np.floor((horizon_days - days) / (months * MONTH_DAYS)) + 1, 0

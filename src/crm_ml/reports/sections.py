@@ -296,9 +296,25 @@ def contracts_section(run: RunData, config: RunConfig) -> Section | None:
             fmt_count,
             f"in the next {config.horizon_days} days",
         ),
+        _metric_stat(
+            run,
+            nb,
+            "account_category_roc_auc_model",
+            "Account leaves a category (ROC AUC)",
+            fmt_decimal,
+            "holdout",
+        ),
         _metric_stat(run, nb, "renewals_due", "Renewals due", fmt_count, "within the horizon"),
         _metric_stat(run, nb, "renewal_value_at_risk", "Renewal value at risk", money, "a year"),
         _metric_stat(run, nb, "assets_at_risk", "Assets at risk", money, "balances"),
+        _metric_stat(
+            run,
+            nb,
+            "subscription_clv",
+            "Subscription value (CLV)",
+            money,
+            "recurring amounts x expected remaining months (sBG)",
+        ),
     ]
     return Section(
         "contracts",
@@ -318,6 +334,15 @@ def contracts_section(run: RunData, config: RunConfig) -> Section | None:
                 limit=15,
             ),
             _table(run, nb, "assets_at_risk", "assets at risk", "Balances at risk by product"),
+            _table(
+                run,
+                nb,
+                "account_categories_at_risk",
+                "accounts leaving a category",
+                "Accounts that may leave a product category (every contract there ends), "
+                "most value at risk first (top 15)",
+                limit=15,
+            ),
             _table(
                 run,
                 nb,

@@ -47,6 +47,7 @@ NOT_FEATURES = (
     "customer_id",
     "holder_id",
     "product_id",
+    "category",
     "ended_in_horizon",
     "balance_drop_in_horizon",
 )
@@ -109,7 +110,12 @@ def contract_frame(paths: RunPaths, config: RunConfig) -> pd.DataFrame:
             paths.accepted, plan, feature_config(config), customer_features=False
         )
         customers = snapshots(paths, config).drop(columns="split")
-        return contracts.merge(customers, on=["customer_id", "cutoff"], how="left")
+        categories = pd.read_parquet(
+            paths.accepted / "products.parquet", columns=["product_id", "category"]
+        )
+        return contracts.merge(customers, on=["customer_id", "cutoff"], how="left").merge(
+            categories.astype({"category": str}), on="product_id", how="left"
+        )
 
     return _cached(paths.features / FRAME_FILE, build)
 
@@ -245,12 +251,76 @@ def contract_comparison(
         "best_baseline_roc_auc": float(auc[list(baselines.columns)].max()),
         "baselines_not_beaten": len(not_beaten),
     }
+    if "category" in held:
+        by_category = account_category_auc(held, scores)
+        metrics |= {f"account_category_roc_auc_{k}": v for k, v in by_category.items()}
     if oracle is not None:
         rule, ceiling = float(auc["days_to_renewal_rule"]), float(auc["history_oracle"])
         metrics["history_oracle_auc"] = ceiling
         if not np.isclose(ceiling, rule):
             metrics["history_oracle_gap_closure"] = (float(auc["model"]) - rule) / (ceiling - rule)
     return ContractComparison(table.reset_index(), not_beaten, metrics)
+
+
+def account_category_churn(rows: pd.DataFrame, probability: np.ndarray) -> pd.DataFrame:
+    """Per account (holder), product category (and cutoff, when `rows` have one): the
+    chance that the account leaves the category, i.e. that every one of its contracts
+    there ends in the horizon.
+
+    The product of the contracts' probabilities: they are taken as independent given
+    their features (the shared account state is in the features: its other contracts,
+    usage and tickets), so correlated exits are under-counted; `account_category_auc`
+    judges the ranking on the holdout.
+
+    Parameters
+    ----------
+    rows : pandas.DataFrame
+        Contract rows with holder_id and category: the contract frame (with its cutoff
+        and label), or the contract scores of today (with their annual_value).
+    probability : numpy.ndarray
+        Each row's churn probability.
+
+    Returns
+    -------
+    pandas.DataFrame
+        [cutoff,] holder_id, category, contracts, leave_probability; ``left`` (1 when
+        every contract churned) where `rows` have the label; annual_value (summed) and
+        value_at_risk (leave_probability x annual_value) where they have annual values,
+        most value at risk first.
+
+    Examples
+    --------
+    >>> rows = pd.DataFrame({"holder_id": ["a", "a", "b"], "category": "crm",
+    ...                      "annual_value": [100.0, 50.0, 80.0]})
+    >>> account_category_churn(rows, np.array([0.5, 0.2, 0.3])).to_dict("list")
+    {'holder_id': ['b', 'a'], 'category': ['crm', 'crm'], 'contracts': [1, 2], 'annual_value': [80.0, 150.0], 'leave_probability': [0.3, 0.1], 'value_at_risk': [24.0, 15.0]}
+    """
+    keys = [k for k in ("cutoff", "holder_id", "category") if k in rows]
+    frame = rows[keys].assign(log_p=np.log(np.clip(probability, 1e-12, 1.0)))
+    aggregations = {"contracts": ("log_p", "size"), "log_leave": ("log_p", "sum")}
+    for column, how in ((TARGET, "min"), ("annual_value", "sum")):
+        if column in rows:
+            frame[column] = rows[column].to_numpy()
+            aggregations["left" if column == TARGET else column] = (column, how)
+    out = frame.groupby(keys, observed=True, sort=True).agg(**aggregations).reset_index()
+    out["leave_probability"] = np.exp(out.pop("log_leave")).round(6)
+    if "annual_value" in out:
+        out["value_at_risk"] = (out["leave_probability"] * out["annual_value"]).round(2)
+        out = out.sort_values("value_at_risk", ascending=False, kind="stable")
+    return out.reset_index(drop=True)
+
+
+def account_category_auc(held: pd.DataFrame, scores: dict[str, np.ndarray]) -> dict[str, float]:
+    """Holdout ROC AUC of "the account leaves the product category" for each model's
+    contract probabilities (`account_category_churn`); empty when every or no account
+    left a category."""
+    aucs = {}
+    for name, probability in scores.items():
+        table = account_category_churn(held, probability)
+        if table["left"].nunique() < 2:
+            return {}
+        aucs[name] = float(binary_metrics(table["left"], table["leave_probability"])["roc_auc"])
+    return aucs
 
 
 def history_oracle(frame: pd.DataFrame, world: Path) -> np.ndarray | None:
@@ -286,8 +356,11 @@ def history_oracle(frame: pd.DataFrame, world: Path) -> np.ndarray | None:
     return joined["p_churn_history"].clip(0, 1).to_numpy(dtype=float)
 
 
-def score_contracts(paths: RunPaths, config: RunConfig, result: TrainingResult) -> pd.DataFrame:
-    """Every contract active at the export date, scored, with reasons, value and renewal.
+def score_contracts(
+    paths: RunPaths, config: RunConfig, result: TrainingResult, frame: pd.DataFrame
+) -> pd.DataFrame:
+    """Every contract active at the export date, scored, with reasons, value, renewal and
+    the expected remaining tenure.
 
     Parameters
     ----------
@@ -297,19 +370,27 @@ def score_contracts(paths: RunPaths, config: RunConfig, result: TrainingResult) 
         ``horizon_days`` (which renewals count as upcoming) and the feature settings.
     result : TrainingResult
         The trained contract model.
+    frame : pandas.DataFrame
+        The contract frame it was trained on: its training rows fit the sBG of each plan
+        that gives the remaining tenure (`crm_ml.models.survival.remaining_tenure`).
 
     Returns
     -------
     pandas.DataFrame
-        subscription_id, customer_id (pseudonym), holder_id, product_id, churn_probability,
+        subscription_id, customer_id (pseudonym), holder_id, product_id, category,
+        churn_probability,
         reason_1..3, days_to_renewal, renews_within_horizon, is_month_to_month,
         annual_value, balance, value_at_risk (churn_probability x annual_value, or x
-        balance for a holding without a recurring amount), marketing_consent.
+        balance for a holding without a recurring amount), expected_months_remaining
+        (discounted at 10% a year), subscription_clv (recurring amount x those months:
+        revenue, not margin), marketing_consent.
 
     Examples
     --------
-    >>> scores = score_contracts(ctx.paths, ctx.config, result)  # doctest: +SKIP
+    >>> scores = score_contracts(ctx.paths, ctx.config, result, frame)  # doctest: +SKIP
     """
+    from crm_ml.models.survival import remaining_tenure
+
     as_of = pd.Timestamp(accepted_as_of(paths))
     with FeatureEngine(paths.accepted, feature_config(config)) as engine:
         contracts = engine.contract_features(as_of)
@@ -321,6 +402,9 @@ def score_contracts(paths: RunPaths, config: RunConfig, result: TrainingResult) 
     subscriptions = pd.read_parquet(
         paths.accepted / "subscriptions.parquet", columns=["subscription_id", "recurring_amount"]
     )
+    categories = pd.read_parquet(
+        paths.accepted / "products.parquet", columns=["product_id", "category"]
+    ).astype({"category": str})
     consent = pd.read_parquet(
         paths.accepted / "customers.parquet", columns=["customer_id", "marketing_consent"]
     )
@@ -331,13 +415,20 @@ def score_contracts(paths: RunPaths, config: RunConfig, result: TrainingResult) 
         is_month_to_month=rows["is_month_to_month"].astype(bool).to_numpy(),
         balance=rows["balance_last"].to_numpy() if "balance_last" in rows else np.nan,
     )
-    scores = scores.merge(subscriptions, on="subscription_id", how="left").merge(
-        consent, on="customer_id", how="left"
+    scores = (
+        scores.merge(subscriptions, on="subscription_id", how="left")
+        .merge(categories, on="product_id", how="left")
+        .merge(consent, on="customer_id", how="left")
     )
     scores["renews_within_horizon"] = ~scores["is_month_to_month"] & (
         scores["days_to_renewal"] <= config.horizon_days
     )
-    scores["annual_value"] = MONTHS_PER_YEAR * scores.pop("recurring_amount").astype(float)
+    monthly = scores.pop("recurring_amount").astype(float)
+    scores["annual_value"] = MONTHS_PER_YEAR * monthly
+    train = frame[frame["split"].astype(str) == "train"]
+    months = remaining_tenure(train, rows, config.horizon_days).to_numpy()
+    scores["expected_months_remaining"] = months.round(1)
+    scores["subscription_clv"] = (monthly * months).round(2)
     worth = scores["annual_value"].fillna(scores["balance"])
     scores["value_at_risk"] = (scores["churn_probability"] * worth).round(2)
     scores["marketing_consent"] = scores["marketing_consent"].fillna(False).astype(bool)
@@ -345,15 +436,54 @@ def score_contracts(paths: RunPaths, config: RunConfig, result: TrainingResult) 
     return scores
 
 
-def assets_at_risk(scores: pd.DataFrame, products: pd.DataFrame) -> pd.DataFrame:
+def contract_metrics(scores: pd.DataFrame, calendar: pd.DataFrame) -> dict[str, float]:
+    """The headline numbers of the contracts active today (the report's tiles).
+
+    Parameters
+    ----------
+    scores : pandas.DataFrame
+        The contract scores (`score_contracts`).
+    calendar : pandas.DataFrame
+        Their renewal calendar (`crm_ml.reports.actions.renewal_calendar`).
+
+    Returns
+    -------
+    dict of str to float
+        contracts_active, expected_contract_churn, renewals_due, renewal_value_at_risk,
+        and where contracts have recurring amounts subscription_clv (the sum) and
+        expected_months_remaining (the median).
+
+    Examples
+    --------
+    >>> scores = pd.DataFrame({"churn_probability": [0.1, 0.3], "subscription_clv": [50.0, None],
+    ...                        "expected_months_remaining": [10.0, 20.0]})
+    >>> calendar = pd.DataFrame({"value_at_risk": [4.0]})
+    >>> contract_metrics(scores, calendar)["subscription_clv"]
+    50.0
+    """
+    metrics = {
+        "contracts_active": float(len(scores)),
+        "expected_contract_churn": float(scores["churn_probability"].sum()),
+        "renewals_due": float(len(calendar)),
+        "renewal_value_at_risk": float(calendar["value_at_risk"].sum()),
+    }
+    valued = scores["subscription_clv"].notna()
+    if valued.any():
+        metrics["subscription_clv"] = float(scores.loc[valued, "subscription_clv"].sum())
+        metrics["expected_months_remaining"] = float(
+            scores.loc[valued, "expected_months_remaining"].median()
+        )
+    return metrics
+
+
+def assets_at_risk(scores: pd.DataFrame) -> pd.DataFrame:
     """Balances held in contracts expected to close or halve, per product category.
 
     Parameters
     ----------
     scores : pandas.DataFrame
-        The contract scores (`score_contracts`); only rows with a balance count.
-    products : pandas.DataFrame
-        The accepted products table (product_id, category).
+        The contract scores (`score_contracts`: category, balance, churn_probability);
+        only rows with a balance count.
 
     Returns
     -------
@@ -363,15 +493,12 @@ def assets_at_risk(scores: pd.DataFrame, products: pd.DataFrame) -> pd.DataFrame
 
     Examples
     --------
-    >>> scores = pd.DataFrame({"product_id": ["p1", "p1", "p2"], "balance": [100.0, 300.0, 50.0],
-    ...                        "churn_probability": [0.5, 0.1, 0.2]})
-    >>> products = pd.DataFrame({"product_id": ["p1", "p2"], "category": ["savings", "funds"]})
-    >>> assets_at_risk(scores, products).to_dict("records")[0]
+    >>> scores = pd.DataFrame({"category": ["savings", "savings", "funds"],
+    ...                        "balance": [100.0, 300.0, 50.0], "churn_probability": [0.5, 0.1, 0.2]})
+    >>> assets_at_risk(scores).to_dict("records")[0]
     {'category': 'savings', 'holdings': 2, 'balances': 400.0, 'assets_at_risk': 80.0, 'share_at_risk': 0.2}
     """
-    held = scores[scores["balance"].notna()].merge(
-        products[["product_id", "category"]], on="product_id", how="left"
-    )
+    held = scores[scores["balance"].notna()]
     held = held.assign(at_risk=held["churn_probability"] * held["balance"])
     table = held.groupby("category", observed=True).agg(
         holdings=("balance", "size"), balances=("balance", "sum"), assets_at_risk=("at_risk", "sum")
