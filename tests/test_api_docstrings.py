@@ -65,6 +65,7 @@ DOCUMENTED = [
     "crm_ml.pipeline.steps.contract_churn.score_contracts",
     "crm_ml.pipeline.steps.contract_churn.assets_at_risk",
     "crm_ml.pipeline.steps.contract_churn.contract_metrics",
+    "crm_ml.pipeline.steps.contract_churn.retention_by_plan",
     "crm_ml.pipeline.steps.contract_churn.contract_comparison",
     "crm_ml.pipeline.steps.contract_churn.history_oracle",
     "crm_ml.models.survival.remaining_tenure",

@@ -6,8 +6,10 @@ from crm_ml.models.plots import (
     plot_cumulative_gain,
     plot_reliability,
     plot_roc,
+    plot_survival_curves,
     plot_weekly_forecast,
 )
+from crm_ml.models.survival import kaplan_meier
 
 rng = np.random.default_rng(0)
 Y = rng.integers(0, 2, 500)
@@ -37,3 +39,16 @@ def test_weekly_forecast_plots_actual_and_each_forecast():
     )
     assert _lines(figure) == ["actual", "bg_nbd", "lightgbm"]
     np.testing.assert_allclose(figure.axes[0].get_lines()[0].get_ydata(), actual.cumsum())
+
+
+def test_survival_curves_step_from_one_per_group():
+    curves = pd.concat(
+        [
+            kaplan_meier([1, 2, 3], [True, True, False]).assign(group="basic"),
+            kaplan_meier([2, 4], [True, False]).assign(group="pro"),
+        ]
+    )
+    figure = plot_survival_curves(curves)
+    assert _lines(figure) == ["basic", "pro"]
+    basic = figure.axes[0].get_lines()[0]
+    np.testing.assert_allclose(basic.get_ydata(), [1.0, 2 / 3, 1 / 3])  # starts at 1

@@ -104,6 +104,7 @@ def test_the_report_has_a_contracts_section(project: Path) -> None:
     page = (project / "reports/latest/report.html").read_text()
     assert "Contracts and renewals" in page and "renewals_to_secure" in page
     assert "may leave a product category" in page and "Subscription value (CLV)" in page
+    assert "still active by months since start" in page  # the Kaplan-Meier curves by plan
 
 
 def test_no_personal_data_under_experiments_or_reports(project: Path, personal_leaks) -> None:

@@ -87,3 +87,16 @@ def plot_weekly_forecast(
         axes.plot(values.index, values.to_numpy(), label=name, **style)
     axes.legend(loc="best")
     return figure
+
+
+def plot_survival_curves(curves: pd.DataFrame, xlabel: str = "months since start") -> Figure:
+    """Kaplan-Meier survival step curves, one per ``group`` of `curves` (columns group,
+    time, survival, as `crm_ml.models.survival.kaplan_meier` gives per group)."""
+    figure, axes = _figure("Still active (Kaplan-Meier)", xlabel, "share still active")
+    for group, curve in curves.groupby("group", sort=False):
+        times = np.concatenate([[0.0], curve["time"].to_numpy()])
+        survival = np.concatenate([[1.0], curve["survival"].to_numpy()])
+        axes.step(times, survival, where="post", label=str(group))
+    axes.set_ylim(0, 1.02)
+    axes.legend(loc="lower left", fontsize="small")
+    return figure

@@ -333,6 +333,18 @@ def contracts_section(run: RunData, config: RunConfig) -> Section | None:
                 "Renewals due within the horizon, most value at risk first (top 15)",
                 limit=15,
             ),
+            *_figures(
+                run,
+                nb,
+                [("retention_by_plan", "Contracts still active by months since start, by plan")],
+            ),
+            _table(
+                run,
+                nb,
+                "retention_by_plan",
+                "retention by plan",
+                "Share of each plan's contracts still active after 12 and 24 months (Kaplan-Meier)",
+            ),
             _table(run, nb, "assets_at_risk", "assets at risk", "Balances at risk by product"),
             _table(
                 run,

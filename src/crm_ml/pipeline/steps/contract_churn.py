@@ -30,6 +30,12 @@ from crm_ml.features.builder import FeatureEngine
 from crm_ml.features.contracts import CONTRACT_TARGET, build_contract_frame
 from crm_ml.models import TrainingResult, reason_codes, train_binary_model
 from crm_ml.models.evaluation import binary_metrics
+from crm_ml.models.survival import (
+    MONTH_DAYS,
+    contract_baselines,
+    kaplan_meier,
+    remaining_tenure,
+)
 from crm_ml.pipeline.config import RunConfig
 from crm_ml.pipeline.data import accepted_as_of, accepted_tables, ensure_accepted, raw_source_dir
 from crm_ml.pipeline.paths import RunPaths
@@ -230,8 +236,6 @@ def contract_comparison(
     --------
     >>> comparison = contract_comparison(result, frame, 90)  # doctest: +SKIP
     """
-    from crm_ml.models.survival import contract_baselines
-
     split = frame["split"].astype(str)
     train, held = frame[split == "train"], frame[split == "holdout"].reset_index(drop=True)
     y = held[TARGET].to_numpy()
@@ -389,7 +393,6 @@ def score_contracts(
     --------
     >>> scores = score_contracts(ctx.paths, ctx.config, result, frame)  # doctest: +SKIP
     """
-    from crm_ml.models.survival import remaining_tenure
 
     as_of = pd.Timestamp(accepted_as_of(paths))
     with FeatureEngine(paths.accepted, feature_config(config)) as engine:
@@ -434,6 +437,69 @@ def score_contracts(
     scores["marketing_consent"] = scores["marketing_consent"].fillna(False).astype(bool)
     scores.to_parquet(paths.scores / SCORES_FILE, index=False)
     return scores
+
+
+def retention_by_plan(paths: RunPaths, max_plans: int = 8) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Kaplan-Meier curves of contract tenure by plan, from every subscription of the
+    export: a contract still active at the export date is censored there.
+
+    Parameters
+    ----------
+    paths : RunPaths
+        The run (accepted subscriptions and products, the export date).
+    max_plans : int, default 8
+        The plans with the most contracts get a curve; the others are left out.
+
+    Returns
+    -------
+    (pandas.DataFrame, pandas.DataFrame)
+        The curves (group "category / plan", time in months, at_risk, events, survival),
+        and per plan: contracts, ended, share still active after 12 and 24 months.
+
+    Examples
+    --------
+    >>> curves, summary = retention_by_plan(ctx.paths)  # doctest: +SKIP
+    """
+    as_of = pd.Timestamp(accepted_as_of(paths))
+    subscriptions = pd.read_parquet(
+        paths.accepted / "subscriptions.parquet", columns=["product_id", "start_ts", "end_ts"]
+    )
+    categories = pd.read_parquet(
+        paths.accepted / "products.parquet", columns=["product_id", "category"]
+    )
+    subs = subscriptions.merge(categories, on="product_id", how="left")
+    ended = subs["end_ts"].notna() & (subs["end_ts"] <= as_of)
+    until = subs["end_ts"].where(ended, as_of)
+    subs["months"] = ((until - subs["start_ts"]).dt.total_seconds() / 86_400 / MONTH_DAYS).clip(
+        lower=0
+    )
+    subs["ended"] = ended
+    subs["group"] = subs["category"].astype(str) + " / " + subs["product_id"].astype(str)
+    curves, summary = [], []
+    for group in subs["group"].value_counts().index[:max_plans]:
+        rows = subs[subs["group"] == group]
+        curve = kaplan_meier(rows["months"], rows["ended"]).assign(group=group)
+        curves.append(curve)
+        summary.append(
+            {
+                "plan": group,
+                "contracts": len(rows),
+                "ended": int(rows["ended"].sum()),
+                **{f"active_after_{m}m": _survival_at(curve, m) for m in (12, 24)},
+            }
+        )
+    columns = ["group", "time", "at_risk", "events", "survival"]
+    curves_frame = pd.concat(curves, ignore_index=True) if curves else pd.DataFrame(columns=columns)
+    return curves_frame[columns], pd.DataFrame(summary)
+
+
+def _survival_at(curve: pd.DataFrame, months: float) -> float:
+    """The curve's survival beyond `months` (1 before its first event, the last value past
+    its end)."""
+    if curve.empty:
+        return 1.0
+    before = curve.loc[curve["time"] <= months, "survival"]
+    return round(float(before.iloc[-1]) if len(before) else 1.0, 4)
 
 
 def contract_metrics(scores: pd.DataFrame, calendar: pd.DataFrame) -> dict[str, float]:
