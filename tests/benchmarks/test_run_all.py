@@ -27,7 +27,8 @@ ROW_KEYS |= {"target", "met", "higher_is_better", "section", "headline"}
 
 def test_every_benchmark_ran_with_finite_positive_timings(smoke_report: dict[str, Any]) -> None:
     results = smoke_report["results"]
-    assert set(results) == {*MEASURED, "quality", "tables", "recsys_worlds", "replications"}
+    batteries = {"tables", "recsys_worlds", "replications", "contracts"}
+    assert set(results) == {*MEASURED, "quality", *batteries}
     for bench, (group, names) in MEASURED.items():
         for size, data in results[bench].items():
             assert set(data[group]) == names, (bench, size)
@@ -118,3 +119,23 @@ def test_rebuild_gives_the_same_rows_and_markdown(
     rebuild(copy)
     assert json.loads(copy.read_text())["rows"] == smoke_report["rows"]
     assert copy.with_suffix(".md").read_text() == Path(smoke_report["_paths"]["md"]).read_text()
+
+
+def test_contract_battery_compares_the_model_with_survival_baselines_and_the_oracle(
+    smoke_report: dict[str, Any],
+) -> None:
+    contracts = next(iter(smoke_report["results"]["contracts"].values()))
+    world = contracts["worlds"]["b2b"]
+    assert set(world["roc_auc"]) == {
+        "model",
+        "days_to_renewal_rule",
+        "sbg",
+        "kaplan_meier",
+        "history_oracle",
+    }
+    assert all(0.5 < v <= 1 for v in world["roc_auc"].values())
+    assert world["closure"] is not None and world["rows"]["holdout"] > 0
+    rows = [r for r in smoke_report["rows"] if r["task"].startswith("contract churn")]
+    assert {r["metric"] for r in rows} >= {"ROC-AUC", "ECE"}
+    # the targets are stated on the configured 20,000-customer worlds: a smoke run reports
+    assert all(r["met"] is None for r in rows)
