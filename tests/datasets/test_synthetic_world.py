@@ -177,3 +177,31 @@ def test_registered_source_writes_a_world(tmp_path: Path) -> None:
     written = get_source("synthetic").write(tmp_path / "w", customers=300, show_progress=False)
     assert written == tmp_path / "w"
     assert (written / "manifest.json").exists()
+
+
+def test_a_world_cached_by_an_older_generator_is_regenerated(tmp_path: Path, monkeypatch) -> None:
+    import json
+
+    from crm_ml.datasets.synthetic import is_current_world
+    from crm_ml.pipeline import load_config
+    from crm_ml.pipeline.data import raw_source_dir
+
+    (tmp_path / "pyproject.toml").write_text("# project root\n")
+    monkeypatch.setenv("CRM_ML_ROOT", str(tmp_path))
+    config = load_config(
+        Path(__file__).resolve().parents[2] / "configs" / "retail.yaml",
+        {
+            "data.synthetic.customers": 60,
+            "data.synthetic.months": 13,
+            "data.synthetic.industry": "b2b",
+        },
+    )
+    folder = raw_source_dir(config)
+    assert is_current_world(folder, "b2b") and (folder / "subscriptions.parquet").exists()
+    manifest = json.loads((folder / "manifest.json").read_text())
+    del manifest["parameters"]["profile"]["contracts"]  # as written before contracts existed
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    (folder / "subscriptions.parquet").unlink()
+    assert not is_current_world(folder, "b2b")
+    assert raw_source_dir(config) == folder
+    assert is_current_world(folder, "b2b") and (folder / "subscriptions.parquet").exists()

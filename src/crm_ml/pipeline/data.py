@@ -73,9 +73,11 @@ def raw_source_dir(config: RunConfig) -> Path:
         s = data.synthetic
         name = _world_name(config)
         folder = project_root() / "data" / "raw" / "synthetic" / name
-        if not (folder / "manifest.json").exists():
-            from crm_ml.datasets.synthetic import generate_world
+        from crm_ml.datasets.synthetic import generate_world, is_current_world
 
+        if (folder / "manifest.json").exists() and not is_current_world(folder, s.industry):
+            log.warning("the cached world %s is from an older generator: regenerating", name)
+        if not is_current_world(folder, s.industry):
             log.info("generating the synthetic world %s", name)
             generate_world(
                 folder,

@@ -43,7 +43,12 @@ Example::
 from crm_ml.datasets.synthetic.history_oracle import history_oracle_churn_probability
 from crm_ml.datasets.synthetic.oracle import oracle_churn_probability
 from crm_ml.datasets.synthetic.profiles import PROFILES, CategorySpec, IndustryProfile, SlaTargets
-from crm_ml.datasets.synthetic.world import WorldSummary, default_cutoffs, generate_world
+from crm_ml.datasets.synthetic.world import (
+    WorldSummary,
+    default_cutoffs,
+    generate_world,
+    is_current_world,
+)
 
 __all__ = [
     "PROFILES",
@@ -54,5 +59,6 @@ __all__ = [
     "default_cutoffs",
     "generate_world",
     "history_oracle_churn_probability",
+    "is_current_world",
     "oracle_churn_probability",
 ]

@@ -225,6 +225,28 @@ def _profile_parameters(profile: IndustryProfile) -> dict:
     return parameters
 
 
+def is_current_world(folder: Path, industry: str | IndustryProfile) -> bool:
+    """Whether the world cached in `folder` was written with today's profile of `industry`.
+
+    A world cached by an earlier version of the generator (say, a b2b world from before it
+    had contracts) is not what the same arguments give now; comparing the profile the
+    manifest records catches every change of the profile's parameters (not changes of the
+    simulation code alone).
+
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = generate_world(folder, customers=50, months=13, industry="b2b", show_progress=False)
+    >>> is_current_world(folder, "b2b"), is_current_world(folder, "retail")
+    (True, False)
+    """
+    try:
+        recorded = json.loads((Path(folder) / "manifest.json").read_text(encoding="utf-8"))
+        stored = recorded["parameters"]["profile"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    return stored == json.loads(json.dumps(_profile_parameters(get_profile(industry))))
+
+
 def _iso(stamp: pd.Timestamp) -> str:
     return stamp.tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%SZ")
 
