@@ -6,10 +6,12 @@ label "ends (or its balance halves) in the horizon", a LightGBM model on the sam
 split as customer churn, judged on the holdout beside the survival baselines
 (`crm_ml.models.survival.contract_baselines`: a days-to-renewal rule, sBG and Kaplan-Meier
 by plan) and, on a synthetic world, the history oracle. The contracts active at the export
-date are then scored with their reasons, and turned into what account managers work from:
-the renewal calendar (term contracts up for renewal within the horizon, riskiest value
-first), the `renewals_to_secure` action list (consenting customers only) and, where
-balances are held, the assets at risk.
+date are then scored with their reasons, their expected remaining tenure and subscription
+CLV (the sBG of their plan), and turned into what account managers work from: the renewal
+calendar (term contracts up for renewal within the horizon, riskiest value first), the
+`renewals_to_secure` action list (consenting customers only), the accounts that may leave
+a product category and, where balances are held, the assets at risk. Kaplan-Meier curves
+by plan show retention over the whole export.
 
 Value: `recurring_amount` is read as the amount billed per month, so a contract's annual
 value is 12 x recurring_amount; a holding without one is worth its last balance (assets,
