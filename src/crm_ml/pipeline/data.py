@@ -75,9 +75,9 @@ def raw_source_dir(config: RunConfig) -> Path:
         folder = project_root() / "data" / "raw" / "synthetic" / name
         from crm_ml.datasets.synthetic import generate_world, is_current_world
 
-        if (folder / "manifest.json").exists() and not is_current_world(folder, s.industry):
-            log.warning("the cached world %s is from an older generator: regenerating", name)
         if not is_current_world(folder, s.industry):
+            if (folder / "manifest.json").exists():
+                log.warning("the cached world %s is from an older generator: regenerating", name)
             log.info("generating the synthetic world %s", name)
             generate_world(
                 folder,
