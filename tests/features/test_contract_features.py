@@ -132,3 +132,68 @@ def test_a_world_without_subscriptions_has_no_contract_table(tmp_path: Path) -> 
         assert engine.contract_groups == ()
         with pytest.raises(ValueError, match="need the subscriptions table"):
             engine.contract_features(summary.default_cutoffs[-1])
+
+
+def _usage_reference(tables: dict, cutoff: pd.Timestamp) -> pd.DataFrame:
+    """Per holder: uses and seat-months in each calendar month k back from the cutoff's month
+    (k = 0: its part before the cutoff), computed row by row in pandas."""
+    customers = tables["customers"].set_index("customer_id")
+    account = customers.get("account_id", pd.Series(pd.NA, index=customers.index))
+    holder_of = account.astype(object).where(account.notna(), customers.index.to_series())
+    subs = tables["subscriptions"]
+    subs = subs[subs["start_ts"] < cutoff]
+    run_end = subs["end_ts"].where(subs["end_ts"] < cutoff, cutoff)
+    seats = subs.get("seats", pd.Series(pd.NA, index=subs.index))
+    seats = seats.astype("Float64").fillna(1.0).to_numpy(dtype=float)
+    events = tables["events"]
+    usage = events[(events["event_type"] == "usage") & (events["ts"] < cutoff)]
+    month0 = cutoff.tz_convert(None).to_period("M").to_timestamp().tz_localize("UTC")
+    rows = []
+    for k in range(13):
+        start = month0 - pd.DateOffset(months=k)
+        full_end = month0 - pd.DateOffset(months=k - 1)
+        end = min(full_end, cutoff)
+        if end <= start:
+            continue
+        overlap = (run_end.clip(upper=end) - subs["start_ts"].clip(lower=start)).dt.total_seconds()
+        share = overlap.clip(lower=0).to_numpy() / (full_end - start).total_seconds()
+        exposure = pd.Series(seats * share).groupby(holder_of.loc[subs["customer_id"]].to_numpy())
+        in_month = usage[(usage["ts"] >= start) & (usage["ts"] < end)]
+        uses = in_month.groupby(holder_of.loc[in_month["customer_id"]].to_numpy()).size()
+        month = exposure.sum().rename("seat_months").to_frame()
+        month = month[month["seat_months"] > 0]
+        rows.append(month.assign(k=k, uses=uses.reindex(month.index).fillna(0)))
+    return pd.concat(rows).rename_axis("holder_id").reset_index()
+
+
+@pytest.mark.parametrize("mid_month", [False, True], ids=["month_start", "mid_month"])
+def test_usage_is_set_against_the_seat_months_that_produced_it(world, mid_month) -> None:
+    industry, summary, tables = world
+    if industry == "finance":
+        pytest.skip("finance holdings have no usage events")
+    cutoff = summary.default_cutoffs[-2] + pd.Timedelta(days=13 if mid_month else 0)
+    with FeatureEngine(tables.tables, None) as engine:
+        got = engine.contract_features(cutoff)
+    ref = _usage_reference(tables.tables, cutoff)
+    weight = 0.8 ** ref["k"]
+    ref = ref.assign(w_uses=ref["uses"] * weight, w_seats=ref["seat_months"] * weight)
+    per_holder = ref.groupby("holder_id")[["w_uses", "w_seats"]].sum()
+    last = ref[ref["k"] == 1].set_index("holder_id")
+    expected_ew = per_holder["w_uses"] / per_holder["w_seats"]
+    expected_m1 = last["uses"] / last["seat_months"]
+    holders = tables.tables["customers"].set_index("customer_id")
+    holder = holders.get("account_id", pd.Series(pd.NA, index=holders.index))
+    subs = tables.tables["subscriptions"].set_index("subscription_id")["customer_id"]
+    got_holder = subs.loc[got["subscription_id"]].map(
+        lambda c: holder.loc[c] if pd.notna(holder.loc[c]) else c
+    )
+    np.testing.assert_allclose(
+        got["usage_per_seat_ew"], expected_ew.reindex(got_holder).to_numpy(), rtol=1e-9
+    )
+    np.testing.assert_allclose(
+        got["usage_per_seat_m1"], expected_m1.reindex(got_holder).to_numpy(), rtol=1e-9
+    )
+    np.testing.assert_allclose(
+        got["seat_months_ew"], per_holder["w_seats"].reindex(got_holder).to_numpy(), rtol=1e-9
+    )
+    assert got["usage_per_seat_ew"].notna().mean() > 0.9

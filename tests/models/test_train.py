@@ -171,3 +171,33 @@ def test_blend_keeps_a_second_part_only_when_it_measurably_helps():
     assert both.trees > 0 and both.linear > 0  # a part carrying its own signal is kept
     flipped = _fit_blend({"trees": -signal, "linear": other}, y, seed=0)
     assert flipped.trees == 0 and flipped.linear > 0  # a part ranking backwards is dropped
+
+
+def _rare(churn: pd.DataFrame, seed: int = 5) -> pd.DataFrame:
+    """The churn frame with a rare label (about 3% positives), as contract churn has."""
+    keep = np.random.default_rng(seed).random(len(churn)) < 0.08
+    return churn.assign(label=churn["label"] & keep)
+
+
+def test_cross_fit_rounds_come_from_the_train_rows_alone(churn, binary_config):
+    """split.rounds "cross_fit": the validation rows only calibrate, so changing their labels
+    leaves the trees as they were; early stopping ("stop") reads them and may not."""
+    rare = _rare(churn)
+    config = replace(binary_config, split=replace(binary_config.split, rounds="cross_fit"))
+    result = train_binary_model(rare, "label", config)
+    rows = result.rows
+    assert not rows.stop.any()
+    assert (rows.calibration == (rare["split"] == "validation").to_numpy()).all()
+    assert "scale_pos_weight" not in result.model.booster.params  # the curve is a plain loss
+    shuffled = rare.copy()
+    validation = shuffled["split"] == "validation"
+    flipped = np.random.default_rng(0).permutation(shuffled.loc[validation, "label"].to_numpy())
+    shuffled.loc[validation, "label"] = flipped
+    again = train_binary_model(shuffled, "label", config)
+    assert again.model.best_iteration == result.model.best_iteration >= config.min_trees
+    holdout = rare[rare["split"] == "holdout"]
+    matrix = result.model.to_matrix(holdout)
+    np.testing.assert_array_equal(
+        again.model.tree_margin(matrix), result.model.tree_margin(matrix)
+    )
+    assert result.metrics.loc["holdout", "roc_auc"] > 0.55  # ~100 positives to learn from

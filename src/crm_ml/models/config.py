@@ -54,7 +54,13 @@ class SplitConfig:
     A frame with a `split` column (the pipeline's rolling cutoffs: train / validation /
     holdout) trains on the train rows; `calibration_share` of the validation rows (whole
     customers) is kept away from early stopping and used only to fit the blend and the
-    calibrator; the holdout is only scored.
+    calibrator; the holdout is only scored. `rounds` says what chooses the number of trees
+    there: "stop" stops early on the other validation rows; "cross_fit" cross-fits the
+    train rows as a plain table would be (grouped by customer, unweighted log loss, the
+    tree shape searched as `search` says) and gives every validation row to the blend and
+    the calibrator. It suits rare events, where the stop rows hold too few positives for
+    their curve to mean anything: on contract churn (1-3% positives, some 70 in the stop
+    rows) stopping kept 1 to 6 trees and the holdout AUC swung by 0.03 between worlds.
 
     A frame without one (a plain table) is cross-fitted over `n_folds` folds (stratified,
     grouped by customer; see `crm_ml.models.crossfit`): no row is set aside, evaluation
@@ -66,6 +72,7 @@ class SplitConfig:
     """
 
     calibration_share: float = 0.5
+    rounds: Literal["stop", "cross_fit"] = "stop"
     n_folds: int = 5
     fold_early_stopping_rounds: int = 20
     small_table_rows: int = 20_000
@@ -74,6 +81,10 @@ class SplitConfig:
     def __post_init__(self) -> None:
         if not 0 < self.calibration_share < 1:
             raise ValueError("SplitConfig.calibration_share must lie in (0, 1)")
+        if self.rounds not in ("stop", "cross_fit"):
+            raise ValueError(
+                f"SplitConfig.rounds must be 'stop' or 'cross_fit', not {self.rounds!r}"
+            )
         if self.n_folds < 2:
             raise ValueError("SplitConfig.n_folds must be at least 2")
 

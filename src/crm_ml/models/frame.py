@@ -174,7 +174,10 @@ def split_rows(
     if not holdout.any():
         log.warning("split by %s: no holdout rows; holdout metrics will be missing", method)
     ids = frame[id_column] if id_column is not None and id_column in frame.columns else None
-    calibration = _calibration_part(validation, ids, config)
+    if config.rounds == "cross_fit":  # nothing stops early: every validation row calibrates
+        calibration = validation
+    else:
+        calibration = _calibration_part(validation, ids, config)
     stop = validation & ~calibration
     return SplitRows(train, stop, calibration, holdout, method)
 

@@ -226,10 +226,16 @@ class _Prepared:
     y: np.ndarray
     rows: SplitRows | None  # with a split column
     folds: list[Fold] | None  # cross-fitted
+    train_folds: list[Fold] | None = None  # split.rounds "cross_fit": folds of the train rows
 
     @property
     def cross_fitted(self) -> bool:
         return self.folds is not None
+
+    @property
+    def rounds_by_folds(self) -> bool:
+        """The number of trees comes from a mean curve over folds (a loss, unweighted)."""
+        return self.folds is not None or self.train_folds is not None
 
     def split_summary(self) -> dict[str, object]:
         if self.rows is not None:
@@ -281,9 +287,15 @@ def _prepare(
     has_split = split_column is not None and split_column in frame.columns
     rows = folds = None
     ids = frame[id_column].to_numpy() if id_column and id_column in frame.columns else None
+    train_folds = None
     if has_split:
         rows = split_rows(frame, config.split, split_column, id_column)
         train_rows, method = rows.train, rows.summary()
+        if config.split.rounds == "cross_fit":
+            train_ids = None if ids is None else ids[rows.train]
+            train_folds = make_folds(
+                y[rows.train], config.split.n_folds, config.split.seed, train_ids, stratify=stratify
+            )
     else:
         folds = make_folds(y, config.split.n_folds, config.split.seed, ids, stratify=stratify)
         train_rows, method = None, f"{len(folds)}-fold cross-fitting"
@@ -302,7 +314,7 @@ def _prepare(
         len(schema.categories),
         method,
     )
-    return _Prepared(schema, schema.to_matrix(frame), y, rows, folds)
+    return _Prepared(schema, schema.to_matrix(frame), y, rows, folds, train_folds)
 
 
 def _leakage(prep: _Prepared, task: str, config: Any) -> pd.DataFrame:
@@ -353,9 +365,15 @@ def _cross_fit_trees(
     search: SearchConfig,
     split: SplitConfig,
 ) -> _Trees:
-    if len(prep.y) < split.small_table_rows:
+    """Rounds (and, when searched, the tree shape) from the mean curve over folds: of every
+    row of a plain table, or of the train rows of a split (split.rounds "cross_fit"), where
+    the booster is then refitted on the train rows and has no out-of-fold margins to give."""
+    rows = prep.rows.train if prep.train_folds is not None else None
+    folds = prep.train_folds if rows is not None else prep.folds or []
+    matrix = prep.matrix if rows is None else prep.matrix[rows]
+    if len(matrix) < split.small_table_rows:
         params = {**params, "max_bin": min(params["max_bin"], 63), "num_threads": 1}
-    dataset = prep.dataset(params)
+    dataset = prep.dataset(params, rows)
     fits: dict[tuple, CrossFit] = {}  # TPE may propose a point twice
 
     def cross_fit(overrides: dict[str, Any]) -> CrossFit:
@@ -363,8 +381,8 @@ def _cross_fit_trees(
         if key not in fits:
             fits[key] = cross_fit_booster(
                 dataset,
-                prep.matrix,
-                prep.folds or [],
+                matrix,
+                folds,
                 {**params, **overrides},
                 lgb_config.num_boost_round,
                 split.fold_early_stopping_rounds,
@@ -375,11 +393,11 @@ def _cross_fit_trees(
         fit = cross_fit(overrides)
         return fit.loss, fit.rounds
 
-    best, table = _search(trial, params, search, len(prep.y), cross_fitted=True)
+    best, table = _search(trial, params, search, len(matrix), cross_fitted=True)
     fit = cross_fit(best)
     params = {**params, **best}
     booster = lgb.train(params, dataset, num_boost_round=fit.rounds)
-    return _Trees(booster, params, fit.rounds, fit.margin, table)
+    return _Trees(booster, params, fit.rounds, fit.margin if rows is None else None, table)
 
 
 def _stopped_trees(
@@ -416,7 +434,7 @@ def _fit_trees(
     prep: _Prepared, params: dict[str, Any], config: BinaryModelConfig | SpendModelConfig
 ) -> _Trees:
     lgb_config, search = config.lightgbm, config.search
-    if prep.cross_fitted:  # the mean curve over folds must be a loss
+    if prep.rounds_by_folds:  # the mean curve over folds must be a loss
         trees = _cross_fit_trees(
             prep,
             {**params, "metric": LOSS_METRIC[params["objective"]]},
@@ -605,7 +623,7 @@ def train_binary_model(
     imbalanced = min(positive_rate, 1 - positive_rate) < config.imbalance_threshold
     # cross-fitted, the rounds are chosen on the unweighted out-of-fold loss, which
     # re-weighting would bias towards a handful of trees: "auto" leaves it off there
-    reweight = config.imbalance == "auto" and imbalanced and not prep.cross_fitted
+    reweight = config.imbalance == "auto" and imbalanced and not prep.rounds_by_folds
     if config.imbalance == "scale_pos_weight" or reweight:
         params["scale_pos_weight"] = (1 - positive_rate) / max(positive_rate, 1e-12)
         log.info(

@@ -186,6 +186,7 @@ def run_settings() -> Section:
             "n_train_cutoffs": int,  # steps.frames.cutoff_plan
             "calibration_bound": float,  # steps.churn: the champion gate's calibration bound
             "churn": Section(BinaryModelConfig),
+            "contract_churn": Section(BinaryModelConfig),  # steps.contract_churn
             "clv": Section(SpendModelConfig),
             "propensity": Section(BinaryModelConfig, {"categories": int}),
             "uplift": Section(  # steps.uplift.UpliftSettings

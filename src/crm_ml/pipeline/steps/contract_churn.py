@@ -30,7 +30,7 @@ import pandas as pd
 
 from crm_ml.features.builder import FeatureEngine
 from crm_ml.features.contracts import CONTRACT_TARGET, build_contract_frame
-from crm_ml.models import TrainingResult, reason_codes, train_binary_model
+from crm_ml.models import BinaryModelConfig, TrainingResult, reason_codes, train_binary_model
 from crm_ml.models.evaluation import binary_metrics
 from crm_ml.models.survival import (
     MONTH_DAYS,
@@ -42,8 +42,14 @@ from crm_ml.pipeline.config import RunConfig
 from crm_ml.pipeline.data import accepted_as_of, accepted_tables, ensure_accepted, raw_source_dir
 from crm_ml.pipeline.paths import RunPaths
 from crm_ml.pipeline.promotions import run_tracking
-from crm_ml.pipeline.steps.churn import GATE, model_config
-from crm_ml.pipeline.steps.frames import _cached, cutoff_plan, feature_config, snapshots
+from crm_ml.pipeline.steps.churn import GATE
+from crm_ml.pipeline.steps.frames import (
+    _cached,
+    cutoff_plan,
+    feature_config,
+    snapshots,
+    typed_config,
+)
 from crm_ml.pipeline.steps.oracle import has_oracle
 from crm_ml.pipeline.steps.tracked import flat_metrics, sample_sized, track_and_gate
 from crm_ml.tracking.registry import GateDecision
@@ -133,6 +139,31 @@ def model_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.drop(columns=[c for c in NOT_FEATURES if c in frame])
 
 
+#: The contract model's trainer settings that differ from `BinaryModelConfig`'s defaults;
+#: ``models.contract_churn`` in the run config goes over them. Contract churn is a rare
+#: event (1-3% of contracts a quarter, some 70 in the early-stopping rows of the split), so
+#: the number of trees comes from cross-fitting the train rows (`SplitConfig.rounds`).
+CONTRACT_MODEL_DEFAULTS: dict[str, Any] = {"split": {"rounds": "cross_fit"}}
+
+
+def contract_model_config(config: RunConfig) -> BinaryModelConfig:
+    """The contract trainer's settings: ``models.contract_churn`` over
+    `CONTRACT_MODEL_DEFAULTS` (nested sections merged key by key).
+
+    Examples
+    --------
+    >>> from crm_ml.pipeline import load_config
+    >>> config = load_config(None, {"models.contract_churn": {"lightgbm": {"num_threads": 1}}})
+    >>> settings = contract_model_config(config)
+    >>> settings.split.rounds, settings.lightgbm.num_threads
+    ('cross_fit', 1)
+    """
+    settings = {key: dict(value) for key, value in CONTRACT_MODEL_DEFAULTS.items()}
+    for key, value in config.models.get("contract_churn", {}).items():
+        settings[key] = {**settings.get(key, {}), **value} if isinstance(value, dict) else value
+    return typed_config(BinaryModelConfig, settings)
+
+
 def train_contract_model(frame: pd.DataFrame, config: RunConfig) -> TrainingResult:
     """LightGBM on the temporal split (early stopping on validation, calibration, holdout).
 
@@ -141,7 +172,7 @@ def train_contract_model(frame: pd.DataFrame, config: RunConfig) -> TrainingResu
     frame : pandas.DataFrame
         The contract frame (`contract_frame`).
     config : RunConfig
-        ``models.churn`` holds the trainer settings (contract churn shares them).
+        ``models.contract_churn`` holds the trainer settings (`contract_model_config`).
 
     Returns
     -------
@@ -153,7 +184,7 @@ def train_contract_model(frame: pd.DataFrame, config: RunConfig) -> TrainingResu
     >>> result = train_contract_model(frame, ctx.config)  # doctest: +SKIP
     """
     return train_binary_model(
-        model_frame(frame), TARGET, model_config(config), id_column="subscription_id"
+        model_frame(frame), TARGET, contract_model_config(config), id_column="subscription_id"
     )
 
 
@@ -618,7 +649,11 @@ def track_contract_churn(
         "churn",
         result.model,
         features=held[list(result.model.feature_names)],
-        params={"horizon_days": config.horizon_days, "label": TARGET, **vars(model_config(config))},
+        params={
+            "horizon_days": config.horizon_days,
+            "label": TARGET,
+            **vars(contract_model_config(config)),
+        },
         metrics={**flat_metrics(result.metrics), **comparison.metrics},
         baseline_table=comparison.table,
         figures=figures,
