@@ -165,7 +165,8 @@ def contract_model_config(config: RunConfig) -> BinaryModelConfig:
 
 
 def train_contract_model(frame: pd.DataFrame, config: RunConfig) -> TrainingResult:
-    """LightGBM on the temporal split (early stopping on validation, calibration, holdout).
+    """LightGBM on the temporal split: trees fitted on the training cutoffs (their number
+    cross-fitted there by default), calibrated on the validation cutoff, judged on the holdout.
 
     Parameters
     ----------
