@@ -72,7 +72,7 @@ class ModelConfig(_Frozen):
     ease_lambda: float = Field(500.0, gt=0)
     # EASE holds items x items dense (8 bytes a cell while fitting): 10,000 items = 0.8 GB
     ease_max_items: int = Field(10_000, gt=0)
-    num_threads: int = Field(0, ge=0)  # 0 = all cores, as in implicit
+    num_threads: int = Field(0, ge=0)  # 0 = all cores, as in implicit (BPR: always one)
     random_state: int = 42
 
 

@@ -350,7 +350,8 @@ def _implicit_model(config: ModelConfig):
             learning_rate=config.learning_rate,
             regularization=config.regularization,
             iterations=config.bpr_iterations,
-            num_threads=config.num_threads,
+            # its parallel SGD races between threads: one thread keeps a seeded run the same
+            num_threads=1,
             random_state=config.random_state,
             use_gpu=False,
         )
