@@ -197,7 +197,5 @@ def test_cross_fit_rounds_come_from_the_train_rows_alone(churn, binary_config):
     assert again.model.best_iteration == result.model.best_iteration >= config.min_trees
     holdout = rare[rare["split"] == "holdout"]
     matrix = result.model.to_matrix(holdout)
-    np.testing.assert_array_equal(
-        again.model.tree_margin(matrix), result.model.tree_margin(matrix)
-    )
+    np.testing.assert_array_equal(again.model.tree_margin(matrix), result.model.tree_margin(matrix))
     assert result.metrics.loc["holdout", "roc_auc"] > 0.55  # ~100 positives to learn from
