@@ -389,6 +389,21 @@ def replication_rows(data: Mapping[str, Any]) -> list[dict[str, Any]]:
                     section="quality",
                 )
             )
+    pareto = data.get("pareto_nbd")  # absent from reports written before it existed
+    for name, value in (pareto["parameters"] if pareto else {}).items():
+        rows.append(
+            row(
+                "CDNOW Pareto/NBD replication",
+                CDNOW,
+                pareto["customers"],
+                f"Pareto/NBD {name}",
+                value,
+                higher_is_better=False,
+                published={"value": pareto["published"][name], "citation": pareto["citation"]},
+                target=target("within 1% of published", "<=", 0.01, on="relative_error"),
+                section="quality",
+            )
+        )
     return rows
 
 

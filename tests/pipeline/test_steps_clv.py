@@ -69,21 +69,22 @@ def test_cdnow_benchmark_on_the_sample() -> None:
     assert outcome.customers == 2357
     assert len(outcome.predictions) == 2357
     table = outcome.table.set_index("model")
-    assert {"lightgbm", "bg_nbd", "no_purchase"} <= set(table.index)
+    assert {"lightgbm", "bg_nbd", "pareto_nbd", "no_purchase"} <= set(table.index)
     lightgbm, bgnbd = outcome.mae_of("lightgbm"), outcome.mae_of("bg_nbd")
     # measured on the sample: LightGBM 0.697, BG/NBD 0.795 (no purchase at all: 0.798)
     assert lightgbm <= bgnbd * 1.05, table
     assert lightgbm < table.loc["no_purchase", "mae"], "the model must beat predicting zeros"
     actual = outcome.predictions["actual"]
     assert actual.sum() == 1882  # repeat purchase days in weeks 40-78 (Fader et al. 2005)
-    assert table.loc["bg_nbd", "total_error"] == pytest.approx(
-        outcome.predictions["bg_nbd"].sum() / actual.sum() - 1
-    )
-    assert abs(table.loc["bg_nbd", "total_error"]) < 0.15
     weekly = outcome.weekly
     assert weekly["week"].tolist() == list(range(40, 79))
     assert weekly["actual"].sum() == actual.sum()
-    assert weekly["bg_nbd"].sum() == pytest.approx(outcome.predictions["bg_nbd"].sum(), rel=1e-6)
+    for btyd in ("bg_nbd", "pareto_nbd"):
+        predicted = outcome.predictions[btyd].sum()
+        assert table.loc[btyd, "total_error"] == pytest.approx(predicted / actual.sum() - 1)
+        assert abs(table.loc[btyd, "total_error"]) < 0.15, btyd
+        # the weekly forecast fits with the default small penalty, the table without one
+        assert weekly[btyd].sum() == pytest.approx(predicted, rel=0.1), btyd
 
 
 @pytest.mark.slow

@@ -27,11 +27,11 @@ import logging
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Any, ClassVar, Literal, Protocol
 
 import numpy as np
 import pandas as pd
-from lifetimes import BetaGeoFitter, GammaGammaFitter
+from lifetimes import BetaGeoFitter, GammaGammaFitter, ParetoNBDFitter
 from lifetimes.utils import ConvergenceError, summary_data_from_transaction_data
 from sklearn.impute import SimpleImputer
 from sklearn.isotonic import IsotonicRegression
@@ -254,6 +254,7 @@ class BgNbdBaseline:
     the posterior purchase rate of a live customer being Gamma(r + x, a + T);
     "transactions": expected purchases in the horizon; "spend": that x expected value."""
 
+    fitter: ClassVar[type] = BetaGeoFitter
     name: str = "bg_nbd"
     target: Literal["churn", "transactions", "spend"] = "churn"
     horizon_days: float = 90.0
@@ -289,7 +290,7 @@ class BgNbdBaseline:
             raise ValueError("forecast_by_period works on the rows of a single cutoff")
         inputs = btyd_inputs(frame, self.columns, self.time_unit_days)
         bgf = self._fit(
-            BetaGeoFitter,
+            self.fitter,
             (*(self._sample(inputs)[c] for c in ("frequency", "recency", "T")),),
             "forecast",
         )
@@ -305,7 +306,7 @@ class BgNbdBaseline:
 
     @staticmethod
     def _expected_purchases(
-        bgf: BetaGeoFitter, t: float, x: np.ndarray, t_x: np.ndarray, age: np.ndarray, key: str
+        bgf: Any, t: float, x: np.ndarray, t_x: np.ndarray, age: np.ndarray, key: str
     ) -> np.ndarray:
         purchases = np.asarray(
             bgf.conditional_expected_number_of_purchases_up_to_time(t, x, t_x, age)
@@ -315,7 +316,8 @@ class BgNbdBaseline:
             # Degenerate fits (no dropout seen: a -> 0) make lifetimes' hypergeometric form
             # 0/0; use P(alive) x posterior rate x t, exact when nobody drops out.
             log.warning(
-                "BG/NBD (cutoff %s): %d undefined expectations approximated",
+                "%s (cutoff %s): %d undefined expectations approximated",
+                type(bgf).__name__,
                 key,
                 int(undefined.sum()),
             )
@@ -331,7 +333,7 @@ class BgNbdBaseline:
 
     def _predict_group(self, inputs: pd.DataFrame, key: str) -> np.ndarray:
         sample = self._sample(inputs)
-        bgf = self._fit(BetaGeoFitter, (sample["frequency"], sample["recency"], sample["T"]), key)
+        bgf = self._fit(self.fitter, (sample["frequency"], sample["recency"], sample["T"]), key)
         self.fitted[key] = {k: float(v) for k, v in bgf.params_.items()}
         x, t_x, age = (inputs[c].to_numpy() for c in ("frequency", "recency", "T"))
         horizon = self.horizon_days / self.time_unit_days
@@ -380,6 +382,20 @@ class BgNbdBaseline:
             )
             values = np.where(frequency > 0, values, float(repeat["monetary_value"].mean()))
         return values
+
+
+@dataclass
+class ParetoNbdBaseline(BgNbdBaseline):
+    """Pareto/NBD (Schmittlein, Morrison & Colombo 1987) with the targets of `BgNbdBaseline`.
+
+    Customers drop out at any time (exponential lifetimes, gamma-distributed rates) rather
+    than only just after a purchase as in BG/NBD; on CDNOW the two forecast alike (Fader,
+    Hardie & Lee 2005), elsewhere they can part. A live customer's purchase rate has the
+    same Gamma(r + x, alpha + T) posterior, so "churn" uses the same formula.
+    """
+
+    fitter: ClassVar[type] = ParetoNBDFitter
+    name: str = "pareto_nbd"
 
 
 def default_baselines(

@@ -41,6 +41,7 @@ from crm_ml.datasets.cdnow import STUDY_START, cdnow_calibration_holdout, load_c
 from crm_ml.models import (
     BgNbdBaseline,
     LightGBMConfig,
+    ParetoNbdBaseline,
     SpendModelConfig,
     TrainingResult,
     compare_to_baselines,
@@ -402,8 +403,8 @@ CDNOW_FEATURES = (
 @dataclass
 class CdnowOutcome:
     table: pd.DataFrame  # model, mae, rmse, spearman, total_predicted, total_error
-    weekly: pd.DataFrame  # week, actual, bg_nbd
-    predictions: pd.DataFrame  # customer_id, actual, bg_nbd, lightgbm
+    weekly: pd.DataFrame  # week, actual, bg_nbd, pareto_nbd
+    predictions: pd.DataFrame  # customer_id, actual, bg_nbd, pareto_nbd, lightgbm
     customers: int
     figure: Figure
     training_rows: int
@@ -457,9 +458,17 @@ def cdnow_features(tx: pd.DataFrame, cutoff_week: float) -> pd.DataFrame:
     return features
 
 
-def _bgnbd_expected(features: pd.DataFrame, weeks: float) -> np.ndarray:
-    """BG/NBD fitted on these customers' history, expected transactions in `weeks`."""
-    baseline = BgNbdBaseline(
+#: The buy-till-you-die models beside LightGBM on CDNOW: table name -> (class, plot label).
+CDNOW_BTYD: dict[str, tuple[type[BgNbdBaseline], str]] = {
+    "bg_nbd": (BgNbdBaseline, "BG/NBD"),
+    "pareto_nbd": (ParetoNbdBaseline, "Pareto/NBD"),
+}
+
+
+def _btyd_expected(model: type[BgNbdBaseline], features: pd.DataFrame, weeks: float) -> np.ndarray:
+    """BG/NBD or Pareto/NBD fitted on these customers' history, expected transactions in
+    `weeks`."""
+    baseline = model(
         target="transactions", columns=None, horizon_days=weeks * 7.0, time_unit_days=7.0
     )
     return baseline.predict(features[["frequency", "recency", "T"]].reset_index(drop=True))
@@ -525,8 +534,8 @@ def _weekly_actual(tx: pd.DataFrame) -> pd.Series:
 
 def run_cdnow_clv(sample: bool = True, settings: LightGBMConfig | None = None) -> CdnowOutcome:
     """CDNOW, calibration weeks 1-39 / holdout weeks 40-78: per-customer holdout transactions
-    from LightGBM (median forecast) and BG/NBD, MAE of each on the same customers,
-    and the weekly repeat-transaction forecast against the actual.
+    from LightGBM (median forecast), BG/NBD and Pareto/NBD, MAE of each on the same
+    customers, and the weekly repeat-transaction forecasts against the actual.
 
     Needs no run folder: the CDNOW files are read offline from the installed `lifetimes`
     package (`crm_ml.datasets.cdnow.load_cdnow`).
@@ -544,8 +553,9 @@ def run_cdnow_clv(sample: bool = True, settings: LightGBMConfig | None = None) -
     -------
     CdnowOutcome
         ``table`` (``model``, ``mae``, ``rmse``, ``spearman``, ``total_predicted``,
-        ``total_error`` for ``lightgbm``, ``bg_nbd`` and ``no_purchase``), ``weekly``
-        (actual and BG/NBD repeat transactions per holdout week), per-customer
+        ``total_error`` for ``lightgbm``, ``bg_nbd``, ``pareto_nbd`` and ``no_purchase``),
+        ``weekly`` (actual, BG/NBD and Pareto/NBD repeat transactions per holdout week),
+        per-customer
         ``predictions``, the number of ``customers``, the weekly ``figure`` and the
         number of ``training_rows``; ``mae_of(model)`` reads one MAE.
 
@@ -573,7 +583,10 @@ def run_cdnow_clv(sample: bool = True, settings: LightGBMConfig | None = None) -
     bg_inputs = summary.rename(
         columns={"frequency_cal": "frequency", "recency_cal": "recency", "T_cal": "T"}
     )[["frequency", "recency", "T"]]
-    bg_nbd = _bgnbd_expected(bg_inputs, HOLDOUT_WEEKS)
+    btyd = {
+        name: _btyd_expected(model, bg_inputs, HOLDOUT_WEEKS)
+        for name, (model, _) in CDNOW_BTYD.items()
+    }
 
     tx = cdnow_transactions(orders)
     train = cdnow_pseudo_snapshots(tx, PSEUDO_CUTOFF_WEEKS, CALIBRATION_WEEKS)
@@ -585,24 +598,30 @@ def run_cdnow_clv(sample: bool = True, settings: LightGBMConfig | None = None) -
     table = pd.DataFrame(
         [
             _count_metrics("lightgbm", actual, lightgbm),
-            _count_metrics("bg_nbd", actual, bg_nbd),
+            *(_count_metrics(name, actual, expected) for name, expected in btyd.items()),
             _count_metrics("no_purchase", actual, np.zeros_like(actual)),
         ]
     )
     weekly_actual = _weekly_actual(tx)
-    bg_weekly = BgNbdBaseline(columns=None).forecast_by_period(bg_inputs, HOLDOUT_WEEKS)
-    bg_weekly.index = weekly_actual.index
-    figure = plot_weekly_forecast(weekly_actual, {"BG/NBD": bg_weekly})
+    forecasts = {
+        name: model(columns=None)
+        .forecast_by_period(bg_inputs, HOLDOUT_WEEKS)
+        .set_axis(weekly_actual.index)
+        for name, (model, _) in CDNOW_BTYD.items()
+    }
+    figure = plot_weekly_forecast(
+        weekly_actual, {CDNOW_BTYD[name][1]: weekly for name, weekly in forecasts.items()}
+    )
     figure.axes[0].set(
         title=f"CDNOW weekly repeat transactions ({len(summary):,} customers)",
         xlabel="week",
     )
-    weekly = pd.DataFrame({"actual": weekly_actual, "bg_nbd": bg_weekly}).reset_index()
+    weekly = pd.DataFrame({"actual": weekly_actual, **forecasts}).reset_index()
     predictions = pd.DataFrame(
         {
             "customer_id": summary.index.astype(str),
             "actual": actual,
-            "bg_nbd": bg_nbd,
+            **btyd,
             "lightgbm": lightgbm,
         }
     )
