@@ -34,6 +34,7 @@ from crm_ml.recsys.interactions import InteractionData, build_interactions, purc
 from crm_ml.recsys.models import CatalogueTooLargeError, EaseRecommender, Recommender, build_model
 from crm_ml.recsys.nbo import next_best_offer
 from crm_ml.recsys.recommend import RecommendationEngine, assemble_engine, fit_engine
+from crm_ml.recsys.related import also_bought, best_seller, similar_products
 from crm_ml.recsys.rules import ANALYTICS_RULES, EXPORT_RULES, build_rule_context
 from crm_ml.recsys.selection import Selection, select_recommender
 from crm_ml.recsys.splits import LastPurchaseSplit, split_last_purchases
@@ -58,7 +59,9 @@ __all__ = [
     "SearchConfig",
     "SearchResult",
     "Selection",
+    "also_bought",
     "assemble_engine",
+    "best_seller",
     "build_interactions",
     "build_model",
     "build_rule_context",
@@ -69,6 +72,7 @@ __all__ = [
     "purchases_in_horizon",
     "search_hyperparameters",
     "select_recommender",
+    "similar_products",
     "split_last_purchases",
     "tune_models",
 ]
