@@ -371,38 +371,38 @@ def world_rows(data: Mapping[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
+def _replication_rows(
+    task: str, dataset: str, size: int, model: str, fit: Mapping[str, Any]
+) -> list[dict[str, Any]]:
+    """One row per parameter of `fit` (parameters, published, citation), judged within 1%."""
+    return [
+        row(
+            task,
+            dataset,
+            size,
+            f"{model} {name}",
+            value,
+            higher_is_better=False,
+            published={"value": fit["published"][name], "citation": fit["citation"]},
+            target=target("within 1% of published", "<=", 0.01, on="relative_error"),
+            section="quality",
+        )
+        for name, value in fit["parameters"].items()
+    ]
+
+
 def replication_rows(data: Mapping[str, Any]) -> list[dict[str, Any]]:
     """bench_replications.py: each published parameter against our estimate."""
     rows = []
     for fit in data["sbg"]:
-        for name, value in fit["parameters"].items():
-            rows.append(
-                row(
-                    "sBG contract-retention replication",
-                    f"Fader & Hardie (2007) {fit['cohort']} cohort, years 1-{fit['years']}",
-                    fit["years"],
-                    f"sBG {name}",
-                    value,
-                    higher_is_better=False,
-                    published={"value": fit["published"][name], "citation": fit["citation"]},
-                    target=target("within 1% of published", "<=", 0.01, on="relative_error"),
-                    section="quality",
-                )
-            )
+        cohort = f"Fader & Hardie (2007) {fit['cohort']} cohort, years 1-{fit['years']}"
+        rows += _replication_rows(
+            "sBG contract-retention replication", cohort, fit["years"], "sBG", fit
+        )
     pareto = data.get("pareto_nbd")  # absent from reports written before it existed
-    for name, value in (pareto["parameters"] if pareto else {}).items():
-        rows.append(
-            row(
-                "CDNOW Pareto/NBD replication",
-                CDNOW,
-                pareto["customers"],
-                f"Pareto/NBD {name}",
-                value,
-                higher_is_better=False,
-                published={"value": pareto["published"][name], "citation": pareto["citation"]},
-                target=target("within 1% of published", "<=", 0.01, on="relative_error"),
-                section="quality",
-            )
+    if pareto:
+        rows += _replication_rows(
+            "CDNOW Pareto/NBD replication", CDNOW, pareto["customers"], "Pareto/NBD", pareto
         )
     return rows
 
