@@ -1,7 +1,7 @@
 -- Group contract_holder: the holder's other contracts and its contacts, and what its
 -- contracts' decisions said about it: an end is the holder leaving somewhere, a term
 -- contract renewed is it staying, and the more recent, the more it says about today (ends
--- recency-weighted at 0.8 per calendar month back, k = 1 the month before the cutoff's).
+-- recency-weighted: 1 in the cutoff's own month, 0.8 per calendar month further back).
 -- Parameters: $cutoff.
 WITH holders AS (
     SELECT customer_id, coalesce(account_id, customer_id) AS holder_id, signup_ts
@@ -15,8 +15,9 @@ contracts AS (
         count(*) FILTER (
             WHERE s.end_ts < $cutoff AND s.end_ts >= $cutoff - INTERVAL 365 DAY
         ) AS holder_contracts_ended_365d,
-        sum(pow(0.8, date_diff('month', date_trunc('month', s.end_ts), date_trunc('month', $cutoff))))
-            FILTER (WHERE s.end_ts < $cutoff AND s.end_ts >= $cutoff - INTERVAL 365 DAY)
+        sum(
+            pow(0.8, date_diff('month', date_trunc('month', s.end_ts), date_trunc('month', $cutoff)))
+        ) FILTER (WHERE s.end_ts < $cutoff AND s.end_ts >= $cutoff - INTERVAL 365 DAY)
             AS holder_ends_ew,
         (epoch($cutoff) - epoch(max(s.end_ts) FILTER (WHERE s.end_ts < $cutoff))) / 86400.0
             AS holder_days_since_end
