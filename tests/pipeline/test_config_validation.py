@@ -89,7 +89,7 @@ def test_a_key_with_no_near_miss_lists_the_valid_ones(project: Path) -> None:
         load_text(project, "models:\n  xyz: 1\n")
     assert str(raised.value) == (
         "configs/typo.yaml: unknown setting models.xyz (valid: calibration_bound, churn, clv, "
-        "n_train_cutoffs, propensity, uplift)"
+        "contract_churn, n_train_cutoffs, propensity, uplift)"
     )
 
 
