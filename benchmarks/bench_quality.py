@@ -8,7 +8,8 @@ world and reads every figure from the steps' outcome objects:
 - churn: ROC-AUC of the model, its baselines and the oracle; gap closure; ECE;
 - recommendations: recall@10 of the best model, popularity, buy-again and the oracle;
 - uplift: Qini of the learner against random targeting;
-- CLV: MAE of the spend model against BG/NBD + Gamma-Gamma.
+- CLV: MAE of the spend model against BG/NBD + Gamma-Gamma; the share of holdout buyers
+  inside their 80% range.
 
 Runs in a sandbox project root (its own MLflow store, reports and scores), so the user's
 store and reports/latest stay untouched.
@@ -182,6 +183,11 @@ def clv_figures(outcome: Any) -> dict[str, Any]:
             outcome.comparison, "model", ["mae", "rmse", "spearman", "total_spend_error"]
         ),
         "horizon_days": float(outcome.horizon_days),
+        "holdout": {
+            k: float(v)
+            for k, v in outcome.result.metrics.loc["holdout"].items()
+            if k in ("interval_coverage", "interval_mean_width", "p_spend_ece", "spender_share")
+        },
     }
 
 

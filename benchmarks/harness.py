@@ -13,7 +13,7 @@ import os
 import resource
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -108,8 +108,12 @@ def ratio(ours: float, peer: float, of: str) -> float:
     raise ValueError(f"ratio must be 'ours/peer' or 'peer/ours', got {of!r}")
 
 
-def target_met(value: float, op: str, threshold: float) -> bool:
-    """Whether `value op threshold` holds (op one of <, <=, >, >=)."""
+def target_met(value: float, op: str, threshold: float | Sequence[float]) -> bool:
+    """Whether `value op threshold` holds (op one of <, <=, >, >=; or "between" with a
+    (low, high) pair, both ends included)."""
+    if op == "between":
+        low, high = threshold  # type: ignore[misc]
+        return bool(low <= value <= high)
     checks = {
         "<": value < threshold,
         "<=": value <= threshold,

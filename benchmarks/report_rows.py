@@ -75,12 +75,16 @@ def row(
     return out
 
 
-def target(text: str, op: str, value: float, on: str = "ours", min_size: int = 0) -> dict[str, Any]:
-    """A target on `ours`, the `ratio` or the `relative_error`; judged only from `min_size`
-    customers on (fixed costs dominate small runs of targets stated at scale)."""
+def target(
+    text: str, op: str, value: float | tuple[float, float], on: str = "ours", min_size: int = 0
+) -> dict[str, Any]:
+    """A target on `ours`, the `ratio` or the `relative_error` (`op` "between" takes a
+    (low, high) pair); judged only from `min_size` customers on (fixed costs dominate small
+    runs of targets stated at scale)."""
     if min_size:
         text = f"{text} (judged from {min_size:,} customers)"
-    return {"text": text, "op": op, "value": float(value), "on": on, "min_size": min_size}
+    bound = [float(v) for v in value] if isinstance(value, tuple) else float(value)
+    return {"text": text, "op": op, "value": bound, "on": on, "min_size": min_size}
 
 
 # ---------------------------------------------------------------- model quality
@@ -212,6 +216,20 @@ def quality_rows(quality: Mapping[str, Any], customers: int) -> list[dict[str, A
             **kw,
         )
     )
+    coverage = q["clv"].get("holdout", {}).get("interval_coverage")
+    if coverage is not None:
+        rows.append(
+            row(
+                "CLV (spend in the horizon)",
+                SYNTHETIC,
+                customers,
+                "holdout buyers inside their 80% range",
+                coverage,
+                higher_is_better=True,
+                target=target("75-85%", "between", (0.75, 0.85)),
+                **kw,
+            )
+        )
     return rows
 
 

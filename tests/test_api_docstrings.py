@@ -86,6 +86,7 @@ DOCUMENTED = [
     "crm_ml.pipeline.steps.clv.clv_frame",
     "crm_ml.pipeline.steps.clv.clv_comparison",
     "crm_ml.pipeline.steps.clv.clv_evaluation",
+    "crm_ml.pipeline.steps.clv.clv_uncertainty",
     "crm_ml.pipeline.steps.clv.track_clv",
     "crm_ml.pipeline.steps.clv.run_cdnow_clv",
     "crm_ml.pipeline.steps.propensity.propensity_settings",

@@ -135,6 +135,10 @@ def test_the_run_scored_with_the_champions_it_published(project: Path) -> None:
     scores = pd.read_parquet(project / "experiments/runs/e2e/scores/customer_scores.parquet")
     churn_version = next(v for n, v in promoted.items() if n.startswith("churn."))
     assert scores["scored_with"].str.contains(f"churn champion v{churn_version}").all()
+    # the registered CLV champion carries its interval through MLflow
+    assert scores["p_spend"].between(0, 1).all()
+    assert (scores["spend_low"] <= scores["spend_high"]).all()
+    assert scores[["spend_low", "spend_high"]].notna().all().all()
 
 
 def test_scoring_refuses_models_of_another_key_or_source(project: Path, cli) -> None:

@@ -106,7 +106,14 @@ def test_clv_against_bgnbd_gamma_gamma_on_a_small_synthetic_world(
     # decile 1 holds the highest predictions and the highest actual spend
     assert deciles["mean_actual"].iloc[0] == deciles["mean_actual"].max()
     assert outcome.decision is not None and outcome.decision.promoted
-    assert set(outcome.figures) == {"clv_distribution", "clv_calibration"}
+    assert set(outcome.figures) == {"clv_distribution", "clv_calibration", "clv_uncertainty"}
+    # about 350 spenders in the holdout: the binomial spread of the coverage is 0.02
+    assert 0.72 <= outcome.result.metrics.loc["holdout", "interval_coverage"] <= 0.88
+    uncertainty = outcome.uncertainty
+    assert uncertainty["rows"].sum() == len(held)
+    # decile 1 (highest predicted spend) is the most likely to spend, and is
+    assert uncertainty["p_spend"].iloc[0] == uncertainty["p_spend"].max()
+    assert uncertainty["spent_share"].iloc[0] > uncertainty["spent_share"].iloc[-1]
 
     current = pd.read_parquet(paths.features / "training_spend.parquet")
     current = current[current["split"].astype(str) == "holdout"]

@@ -195,7 +195,12 @@ def _scores(ids: list[str], consent: list[bool], rng) -> pd.DataFrame:
             "days_since_last_order": rng.integers(1, 400, n),
         }
     )
-    return scores
+    quarter = scores["clv_12m"] / 4  # the spend model's chance of buying and range if they do
+    return scores.assign(
+        p_spend=np.linspace(0.1, 0.9, n).round(3),
+        spend_low=(quarter * 0.3).round(2),
+        spend_high=(quarter * 2.5).round(2),
+    )
 
 
 def _recommendations(ids: list[str]) -> pd.DataFrame:

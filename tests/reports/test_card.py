@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from crm_ml.reports import CustomerNotFoundError, build_customer_card, write_customer_card
+from crm_ml.reports.formatting import fmt_money, fmt_percent
 
 CONSENTING = 0  # fabricated customers: every third one (index 2, 5, ...) has no consent
 NOT_CONSENTING = 2
@@ -26,6 +27,9 @@ def test_card_shows_reasons_offer_and_recommendations(make_run):
     assert str(row["next_best_offer"]).capitalize() in html
     assert "customers like you also bought item" in html  # top recommendations
     assert 'data-consent="yes"' in html
+    assert "Chance of buying, next 90 days" in html
+    assert fmt_percent(row["p_spend"], 0) in html
+    assert f"{fmt_money(row['spend_low'])} to {fmt_money(row['spend_high'])}" in html
     assert "No marketing contact" not in html
 
 
@@ -101,6 +105,16 @@ def test_raw_id_under_another_key_is_not_found(make_run, fabricated, monkeypatch
     monkeypatch.setenv("CRM_ML_PSEUDONYM_KEY", "some-other-key")
     with pytest.raises(CustomerNotFoundError):
         build_customer_card(fabricated.raw[CONSENTING], paths)
+
+
+def test_card_leaves_out_the_spend_outlook_when_the_scores_have_no_interval() -> None:
+    from crm_ml.reports.card import _spend_outlook
+
+    assert _spend_outlook({"clv_12m": 120.0}) == []
+    assert _spend_outlook({"p_spend": 0.25, "spend_low": float("nan"), "spend_high": 9.0}) == []
+    outlook = dict(_spend_outlook({"p_spend": 0.25, "spend_low": 10.0, "spend_high": 90.0}))
+    assert outlook["Chance of buying, next 90 days"] == "25%"
+    assert outlook["If they buy, 80% range"] == f"{fmt_money(10.0)} to {fmt_money(90.0)}"
 
 
 def test_sample_customer_without_clv_scores_falls_back_to_spend() -> None:

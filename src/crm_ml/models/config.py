@@ -171,7 +171,10 @@ class BinaryModelConfig:
 class SpendModelConfig:
     """Spend in the horizon (CLV). Tweedie suits spend with many zeros; negative targets
     (net of returns) are clipped at zero for tweedie/poisson with a warning.
-    `rescale_total`: multiply predictions so the calibration rows' total matches."""
+    `rescale_total`: multiply predictions so the calibration rows' total matches.
+    `interval_coverage`: with a split column, also fit a per-customer interval of spend
+    that holds this share of customers (conformalized quantile regression,
+    `crm_ml.models.intervals`); None skips it."""
 
     lightgbm: LightGBMConfig = field(default_factory=LightGBMConfig)
     split: SplitConfig = field(default_factory=SplitConfig)
@@ -180,5 +183,6 @@ class SpendModelConfig:
     objective: Literal["tweedie", "poisson", "regression", "huber"] = "tweedie"
     tweedie_variance_power: float = 1.3
     rescale_total: bool = True
+    interval_coverage: float | None = 0.8
     exclude_columns: ColumnNames = ()
     excluded_prefixes: ColumnNames = DEFAULT_EXCLUDED_PREFIXES

@@ -59,6 +59,7 @@ from crm_ml.models.config import (
 from crm_ml.models.crossfit import CrossFit, Fold, cross_fit_booster, make_folds
 from crm_ml.models.evaluation import binary_metrics, spend_metrics
 from crm_ml.models.frame import FeatureSchema, SplitRows, infer_schema, split_rows
+from crm_ml.models.intervals import SpendInterval, fit_spend_interval, interval_metrics
 from crm_ml.models.leakage import check_leakage
 from crm_ml.models.linear import LinearModel
 from crm_ml.models.search import SEARCHED, search_params
@@ -155,10 +156,21 @@ class SpendModel(_BoosterModel):
     objective: str = "tweedie"
     scale: float = 1.0
     task: str = "spend"
+    interval: SpendInterval | None = None  # chance of spending + amount interval (with a split)
 
     def score_from_margin(self, margin: np.ndarray) -> np.ndarray:
         link = np.exp(margin) if self.objective in ("tweedie", "poisson") else margin
         return link * self.scale
+
+    def predict_interval(self, X: pd.DataFrame) -> pd.DataFrame:
+        """Per row: ``p_spend`` (the chance of spending at all in the horizon) and ``low`` /
+        ``high``, the interval of the amount if they spend (`crm_ml.models.intervals`)."""
+        if self.interval is None:
+            raise ValueError(
+                "this spend model has no interval: train it with a split column and "
+                "interval_coverage set (SpendModelConfig)"
+            )
+        return self.interval.predict(self.to_matrix(X))
 
 
 @dataclass
@@ -807,6 +819,7 @@ def train_spend_model(
         stratify=False,
     )
     leakage_table = _leakage(prep, "spend", config)
+    label_values = prep.y.copy()  # the interval covers spend net of returns, unclipped
     if config.objective in ("tweedie", "poisson") and (prep.y < 0).any():
         log.warning(
             "label %r: %d negative values (net of returns) clipped at 0 for the %s objective",
@@ -833,9 +846,27 @@ def train_spend_model(
         predicted = predicted * model.scale
         log.info("spend rescaled by %.4f to match the %s rows' total", model.scale, part)
     metrics = {part: spend_metrics(prep.y[fit_rows], predicted[fit_rows])}
+    if prep.rows is not None and config.interval_coverage is not None:
+        model.interval = fit_spend_interval(
+            prep.matrix,
+            label_values,
+            prep.rows,
+            trees.params,
+            list(prep.schema.feature_names),
+            prep.schema.categorical_features,
+            coverage=config.interval_coverage,
+            num_boost_round=config.lightgbm.num_boost_round,
+            early_stopping_rounds=config.lightgbm.early_stopping_rounds,
+            fixed_rounds=trees.rounds,
+        )
     if prep.rows is not None and prep.rows.holdout.any():
         holdout = prep.rows.holdout
         metrics["holdout"] = spend_metrics(prep.y[holdout], predicted[holdout])
+    if model.interval is not None:
+        for name, mask in (("calibration", fit_rows), ("holdout", prep.rows.holdout)):
+            if name in metrics:
+                predicted_interval = model.interval.predict(prep.matrix[mask])
+                metrics[name].update(interval_metrics(label_values[mask], predicted_interval))
     return TrainingResult(
         model=model,
         metrics=pd.DataFrame(metrics).T,

@@ -207,6 +207,18 @@ def _value(row: dict[str, Any], column: str) -> Any:
     return None if is_missing(value) else value
 
 
+def _spend_outlook(row: dict[str, Any]) -> list[tuple[str, str]]:
+    """The chance of buying in the scoring horizon and the 80% range of the amount if they
+    do; nothing when the scores have no interval (a spend model of an earlier release)."""
+    p_spend, low, high = (_value(row, c) for c in ("p_spend", "spend_low", "spend_high"))
+    if p_spend is None or low is None or high is None:
+        return []
+    return [
+        ("Chance of buying, next 90 days", fmt_percent(p_spend, 0)),
+        ("If they buy, 80% range", f"{fmt_money(low)} to {fmt_money(high)}"),
+    ]
+
+
 def card_context(
     customer_id: str,
     paths: RunPaths,
@@ -248,6 +260,7 @@ def card_context(
         ],
         "value": [
             ("Predicted value, next 12 months", fmt_money(_value(row, "clv_12m"))),
+            *_spend_outlook(row),
             ("Spend, last 365 days", fmt_money(_value(row, "total_spend_365d"))),
             ("Days since last order", fmt_count(_value(row, "days_since_last_order"))),
         ],

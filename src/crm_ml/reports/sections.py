@@ -380,6 +380,9 @@ def clv_section(run: RunData) -> Section:
             Stat("Median per customer", fmt_money(clv.median())),
             Stat("Share held by the top 10%", fmt_percent(top / clv.sum() if clv.sum() else None)),
         ]
+    coverage = finite_or_none(run.metric(nb, "clv_interval_coverage"))
+    if coverage is not None:
+        stats.append(Stat("Buyers inside their 80% range (past period)", fmt_percent(coverage)))
     blocks: list[Block] = [*_stats(stats)]
     blocks += _figures(
         run,
@@ -387,6 +390,7 @@ def clv_section(run: RunData) -> Section:
         [
             ("clv_distribution", "Distribution of predicted value"),
             ("clv_calibration", "Predicted against actual spend"),
+            ("clv_uncertainty", "Chance of buying and the range if they buy, checked"),
         ],
     )
     blocks.append(_table(run, nb, "clv_deciles", "CLV by decile", "Predicted value by decile"))
@@ -395,7 +399,9 @@ def clv_section(run: RunData) -> Section:
         "Customer value (CLV)",
         "What each customer is expected to spend in the next 12 months. Value is usually "
         "concentrated in a small group of customers; the calibration chart checks the "
-        "predictions against what customers actually spent in a past period.",
+        "predictions against what customers actually spent in a past period. Each customer "
+        "also has a chance of buying in the next 90 days and, if they buy, a range meant to "
+        "hold 8 in 10 buyers; the figures check both against a past period.",
         blocks,
     )
 

@@ -1,7 +1,8 @@
 """Scoring every current customer with the registered models.
 
 One table per customer: segment, lifecycle stage, tier, consent, churn probability with
-its three reasons, 12-month CLV, campaign uplift and the next best offer. Everything comes
+its three reasons, 12-month CLV (with the chance of spending in the horizon and the
+amount's 80% interval if they do), campaign uplift and the next best offer. Everything comes
 from registered models (`champion`), so a scheduled refresh trains nothing.
 """
 
@@ -32,6 +33,7 @@ PROFILE_COLUMNS = [
     "days_since_last_order",
 ]
 CLV_MONTHS_PER_HORIZON = 12 / 3  # the spend model predicts a 90-day horizon
+SPEND_INTERVAL_COLUMNS = {"p_spend": "p_spend", "low": "spend_low", "high": "spend_high"}
 
 
 @dataclass
@@ -96,8 +98,22 @@ def score_customers(
             continue
         _remember(result, family, found)
         result.scores[column] = np.asarray(found.model.predict(current), dtype=float) * scale
+        if family == "clv":
+            _add_spend_interval(result.scores, current, found)
     result.scores["scored_with"] = "; ".join(f"{f} {s}" for f, s in result.labels.items())
     return result
+
+
+def _add_spend_interval(scores: pd.DataFrame, current: pd.DataFrame, found: ScoringModel) -> None:
+    """The chance of spending in the horizon and the amount's interval if they do
+    (`crm_ml.models.intervals`), where the spend model carries one (models of earlier
+    releases do not: the columns are then missing, not guessed)."""
+    spend_model = found.model.python_model
+    if getattr(spend_model, "interval", None) is None:
+        return
+    interval = spend_model.predict_interval(found.model.prepare(current))
+    for source, column in SPEND_INTERVAL_COLUMNS.items():
+        scores[column] = interval[source].to_numpy()
 
 
 def _remember(result: ScoringResult, family: str, found: ScoringModel) -> None:

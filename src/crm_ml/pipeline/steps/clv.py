@@ -107,6 +107,7 @@ class ClvOutcome:
     horizon_days: int
     figures: dict[str, Any] = field(default_factory=dict)
     decision: GateDecision | None = None
+    uncertainty: pd.DataFrame | None = None  # per decile: chance of spending, interval coverage
 
     @property
     def mae(self) -> float:
@@ -276,6 +277,105 @@ def clv_evaluation(
     return deciles, holdout_clv, figures
 
 
+def clv_uncertainty(
+    result: TrainingResult, frame: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame, Figure]:
+    """How sure the value is, on the holdout: each customer's chance of spending in the
+    horizon and the 80% interval of the amount if they do, checked per decile of the
+    predicted spend (`crm_ml.models.intervals`).
+
+    Parameters
+    ----------
+    result : TrainingResult
+        The trained spend model; it carries the interval when it was trained with a split
+        column and ``interval_coverage`` set (the default).
+    frame : pandas.DataFrame
+        The CLV frame it was trained on (`clv_frame`); its holdout rows are used.
+
+    Returns
+    -------
+    customers : pandas.DataFrame
+        Per holdout row: ``customer_id``, ``actual_spend``, ``predicted_spend``, ``p_spend``,
+        ``spend_low``, ``spend_high`` and ``inside`` (spent, and within the interval).
+    deciles : pandas.DataFrame
+        Per ``decile`` of predicted spend (1 = highest): rows, mean ``p_spend`` beside the
+        share who spent, and the interval's ``coverage`` among those who spent.
+    figure : Figure
+        Both checks per decile, against the target coverage.
+
+    Raises
+    ------
+    ValueError
+        When the model has no interval.
+
+    Examples
+    --------
+    >>> customers, deciles, figure = clv_uncertainty(result, frame)  # doctest: +SKIP
+    >>> deciles[["decile", "p_spend", "spent_share", "coverage"]]  # doctest: +SKIP
+    """
+    model = result.model
+    rows = holdout(frame)
+    interval = model.predict_interval(rows)
+    y = rows[TARGET].to_numpy(dtype=float)
+    low, high = interval["low"].to_numpy(), interval["high"].to_numpy()
+    customers = pd.DataFrame(
+        {
+            "customer_id": rows["customer_id"].to_numpy(),
+            "actual_spend": y,
+            "predicted_spend": model.predict(rows),
+            "p_spend": interval["p_spend"].to_numpy(),
+            "spend_low": low,
+            "spend_high": high,
+            "spent": y != 0,
+            "inside": (y != 0) & (low <= y) & (y <= high),
+        }
+    )
+    order = np.argsort(-customers["predicted_spend"].to_numpy(), kind="stable")
+    decile = np.empty(len(customers), dtype=int)
+    for number, chunk in enumerate(np.array_split(order, 10), start=1):
+        decile[chunk] = number
+    grouped = customers.assign(decile=decile).groupby("decile")
+    deciles = pd.DataFrame(
+        {
+            "rows": grouped.size(),
+            "p_spend": grouped["p_spend"].mean(),
+            "spent_share": grouped["spent"].mean(),
+            "coverage": grouped["inside"].sum() / grouped["spent"].sum().replace(0, np.nan),
+        }
+    ).reset_index()
+    return customers, deciles, plot_clv_uncertainty(deciles, model.interval.coverage)
+
+
+def plot_clv_uncertainty(deciles: pd.DataFrame, target: float) -> Figure:
+    """Left: predicted chance of spending against the share who spent; right: the share of
+    spenders inside their interval, against the target coverage; per decile."""
+    figure = Figure(figsize=(10, 4.2), layout="constrained")
+    chance, cover = figure.subplots(1, 2)
+    x = deciles["decile"].to_numpy()
+    chance.bar(x - 0.2, deciles["p_spend"], width=0.4, label="predicted", color="#3b6ea8")
+    chance.bar(x + 0.2, deciles["spent_share"], width=0.4, label="actual", color="#e0892b")
+    chance.set(
+        title="Chance of spending in the horizon",
+        xlabel="decile of predicted spend (1 = highest)",
+        ylabel="share of customers",
+        xticks=x,
+    )
+    chance.legend(loc="upper right")
+    cover.bar(x, deciles["coverage"], color="#3b6ea8")
+    cover.axhline(target, color="#444444", linestyle="--", label=f"target {target:.0%}")
+    cover.set(
+        title="Spenders inside their interval",
+        xlabel="decile of predicted spend (1 = highest)",
+        ylabel="coverage",
+        xticks=x,
+        ylim=(0, 1),
+    )
+    cover.legend(loc="lower right")
+    for axes in (chance, cover):
+        axes.grid(alpha=0.3, axis="y")
+    return figure
+
+
 def track_clv(
     paths: RunPaths,
     config: RunConfig,
@@ -352,6 +452,9 @@ def run_clv(paths: RunPaths, config: RunConfig, track: bool = True) -> ClvOutcom
     result = train_spend_model(frame, TARGET, spend_config(config))
     table, not_beaten = clv_comparison(result, frame, config)
     deciles, holdout_clv, figures = clv_evaluation(result, config)
+    uncertainty = None
+    if result.model.interval is not None:
+        _, uncertainty, figures["clv_uncertainty"] = clv_uncertainty(result, frame)
     outcome = ClvOutcome(
         result=result,
         comparison=table,
@@ -360,6 +463,7 @@ def run_clv(paths: RunPaths, config: RunConfig, track: bool = True) -> ClvOutcom
         holdout_clv=holdout_clv,
         horizon_days=config.horizon_days,
         figures=figures,
+        uncertainty=uncertainty,
     )
     if track:
         outcome.decision = track_clv(paths, config, frame, result, table, figures)
