@@ -202,6 +202,7 @@ def quality_rows(quality: Mapping[str, Any], customers: int) -> list[dict[str, A
             )
         )
     clv = q["clv"]["comparison"]
+    best_btyd = min((k for k in clv if k != "model"), key=lambda k: clv[k]["mae"])
     rows.append(
         row(
             "CLV (spend in the horizon)",
@@ -211,8 +212,10 @@ def quality_rows(quality: Mapping[str, Any], customers: int) -> list[dict[str, A
             clv["model"]["mae"],
             higher_is_better=False,
             peers={k: v["mae"] for k, v in clv.items() if k != "model"},
-            ratio_peer="bg_nbd_gamma_gamma",
-            target=target("below BG/NBD + Gamma-Gamma", ">", 1.0, on="ratio"),
+            ratio_peer=best_btyd,
+            target=target(
+                "below the better of BG/NBD and Pareto/NBD (+ Gamma-Gamma)", ">", 1.0, on="ratio"
+            ),
             **kw,
         )
     )

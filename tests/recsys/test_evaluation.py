@@ -116,7 +116,10 @@ def test_comparison_table_has_every_recommender_and_metric(world):
     for k in (5, 10, 20):
         for metric in ("precision", "recall", "ndcg", "map", "hit_rate"):
             assert table[f"{metric}@{k}"].between(0, 1).all()
-    assert {"coverage@10", "novelty@10", "recall@10_vs_popular"} <= set(table.columns)
+    assert {"coverage@10", "novelty@10", "diversity@10", "recall@10_vs_popular"} <= set(
+        table.columns
+    )
+    assert table["diversity@10"].between(0, 1).all()
     # the true affinities that generated the purchases rank better than any learned model
     assert table.loc["oracle", "recall@10"] >= table.loc[["als", "item_knn"], "recall@10"].max()
     assert table.loc["popular", "recall@10_vs_popular"] == 1.0

@@ -406,6 +406,7 @@ def fabricate_run(experiments: Path, run_id: str, values: RunValues) -> RunPaths
                     "hit_rate@10": [values.recommendation_conversion, 0.31, 0.2],
                     "coverage@10": [0.42, 0.5, 0.01],
                     "novelty@10": [5.2, 5.6, 2.1],
+                    "diversity@10": [0.71, 0.64, 0.55],
                 }
             ),
         )

@@ -412,7 +412,12 @@ def default_baselines(
             BgNbdBaseline(target="churn", horizon_days=horizon_days),
         ]
     if task == "spend":
-        return [BgNbdBaseline(name="bg_nbd_gamma_gamma", target="spend", horizon_days=horizon_days)]
+        return [
+            BgNbdBaseline(name="bg_nbd_gamma_gamma", target="spend", horizon_days=horizon_days),
+            ParetoNbdBaseline(
+                name="pareto_nbd_gamma_gamma", target="spend", horizon_days=horizon_days
+            ),
+        ]
     if task == "propensity":
         if category_rate_column:
             return [ColumnRuleBaseline("category_purchase_rate", category_rate_column)]

@@ -45,6 +45,10 @@ class Catalogue:
     has_category: bool = True
     has_margin: bool = True
 
+    def item_category(self) -> pd.Series:
+        """Product id -> category name (the diversity metric's grouping)."""
+        return pd.Series(self.categories[self.category_codes], index=self.product_ids)
+
     @classmethod
     def from_products(cls, products: pd.DataFrame, default_margin_rate: float = 0.3) -> Catalogue:
         """Catalogue of a products table; only `product_id` is required.

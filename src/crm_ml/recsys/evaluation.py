@@ -249,6 +249,40 @@ def novelty(
     return float((-np.log2(probs)).mean()) if len(probs) else float("nan")
 
 
+def diversity(
+    rating_pred: pd.DataFrame,
+    item_category: pd.Series,
+    col_user: str = DEFAULT_USER_COL,
+    col_item: str = DEFAULT_ITEM_COL,
+    col_prediction: str = DEFAULT_PREDICTION_COL,
+    k: int = DEFAULT_K,
+    col_rank: str | None = None,
+) -> float:
+    """Intra-list diversity: the share of pairs of items in a top-k list that are of
+    different categories (`item_category`: item id -> category), averaged over the lists of
+    two items or more. 0: every list is one category; 1: no two items share one.
+
+    Examples
+    --------
+    >>> pred = pd.DataFrame({"customer_id": ["u", "u", "u", "v", "v"],
+    ...                      "product_id": ["a", "b", "c", "a", "d"],
+    ...                      "score": [3.0, 2.0, 1.0, 2.0, 1.0]})
+    >>> categories = pd.Series({"a": "shoes", "b": "shoes", "c": "socks", "d": "shoes"})
+    >>> round(diversity(pred, categories, k=3), 4)  # u: 2 of 3 pairs differ; v: 0 of 1
+    0.3333
+    """
+    top = _top_k(rating_pred, col_user, col_item, col_prediction, col_rank, k)
+    top = top.assign(category=top[col_item].astype(str).map(item_category.astype(str)))
+    per_list = top.groupby(col_user).size()
+    same = top.groupby([col_user, "category"], dropna=False).size()
+    same_pairs = (same * (same - 1) / 2).groupby(level=0).sum()
+    pairs = per_list * (per_list - 1) / 2
+    usable = pairs > 0
+    if not usable.any():
+        return float("nan")
+    return float((1 - same_pairs[usable] / pairs[usable]).mean())
+
+
 RANKING_METRICS = {
     "precision": precision_at_k,
     "recall": recall_at_k,
@@ -268,8 +302,10 @@ def ranking_report(
     col_item: str = DEFAULT_ITEM_COL,
     col_prediction: str = DEFAULT_PREDICTION_COL,
     col_rank: str | None = None,
+    item_category: pd.Series | None = None,
 ) -> dict[str, float]:
-    """All ranking metrics at every k, plus coverage and novelty at k = 10 (or the middle k)."""
+    """All ranking metrics at every k, plus coverage and novelty at k = 10 (or the middle k),
+    and with `item_category` (item id -> category) the intra-list diversity there."""
     cols = dict(col_user=col_user, col_item=col_item, col_prediction=col_prediction)
     out: dict[str, float] = {}
     for k in ks:
@@ -280,6 +316,10 @@ def ranking_report(
         rating_pred, n_items, k=k_mid, col_rank=col_rank, **cols
     )
     out[f"novelty@{k_mid}"] = novelty(train, rating_pred, k=k_mid, col_rank=col_rank, **cols)
+    if item_category is not None:
+        out[f"diversity@{k_mid}"] = diversity(
+            rating_pred, item_category, k=k_mid, col_rank=col_rank, **cols
+        )
     return out
 
 
@@ -399,7 +439,7 @@ def compare_recommenders(
         Rows: each model, the popularity and buy-again baselines, the oracle (with
         `affinity`) and `served:<best model>` (the full engine: rules, category cap,
         buy-again slots, cold-start). Columns: metric@k for precision/recall/ndcg/map/
-        hit_rate, coverage and novelty, `recall@10_vs_popular`, fit seconds and
+        hit_rate, coverage, novelty and diversity, `recall@10_vs_popular`, fit seconds and
         `n_test_customers`. A model at or below popularity is warned about.
     """
     config = config or RecsysConfig()
@@ -433,7 +473,9 @@ def compare_recommenders(
         model.fit(fit_on)
         seconds = time.perf_counter() - start
         pred = ranked_frame(model, on, users, k_max, context, exclude_bought)
-        results[name] = {**ranking_report(truth, pred, train, catalogue.n_items, ks)}
+        results[name] = ranking_report(
+            truth, pred, train, catalogue.n_items, ks, item_category=catalogue.item_category()
+        )
         results[name]["fit_seconds"] = seconds
         fitted[name] = model
 
@@ -487,7 +529,15 @@ def _served_row(
     for k in sorted(ks, reverse=True):
         served = engine.recommend(data.customer_ids[users], k=k, export=False)
         served = served.astype({DEFAULT_USER_COL: str, DEFAULT_ITEM_COL: str})
-        report = ranking_report(truth, served, train, data.catalogue.n_items, (k,), col_rank="rank")
+        report = ranking_report(
+            truth,
+            served,
+            train,
+            data.catalogue.n_items,
+            (k,),
+            col_rank="rank",
+            item_category=data.catalogue.item_category(),
+        )
         row.update({m: v for m, v in report.items() if m.endswith(f"@{k}")})
     row = {m: row.get(m, np.nan) for m in columns}
     row["fit_seconds"] = time.perf_counter() - start

@@ -1,5 +1,6 @@
-"""Notebook 05's work: customer lifetime value, against BG/NBD + Gamma-Gamma, and the CDNOW
-benchmark of the BG/NBD literature.
+"""Notebook 05's work: customer lifetime value, against BG/NBD and Pareto/NBD (each with
+Gamma-Gamma), with each customer's chance of buying and the 80% range of the amount if they
+do, and the CDNOW benchmark of the BG/NBD literature.
 
 CLV here is spend, net of returns, in the label horizon (90 days by default) predicted by
 LightGBM (tweedie) on rolling snapshots. The 12-month figure the report shows is

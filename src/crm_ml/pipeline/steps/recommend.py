@@ -502,7 +502,16 @@ def track_recommender(
 
 COMPARISON_COLUMNS = [
     f"{metric}@10"
-    for metric in ("precision", "recall", "ndcg", "map", "hit_rate", "coverage", "novelty")
+    for metric in (
+        "precision",
+        "recall",
+        "ndcg",
+        "map",
+        "hit_rate",
+        "coverage",
+        "novelty",
+        "diversity",
+    )
 ] + ["recall@10_vs_popular"]
 
 
