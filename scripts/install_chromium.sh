@@ -5,6 +5,13 @@ set -euo pipefail
 
 CHROMIUM=/usr/bin/chromium
 
+# one install at a time: parallel test workers may all find Chromium missing at once, and
+# apt-get refuses a second run while the first holds the dpkg lock
+if command -v flock >/dev/null 2>&1; then
+    exec 9>"${TMPDIR:-/tmp}/crm-ml-install-chromium.lock"
+    flock 9
+fi
+
 if [[ -x "$CHROMIUM" ]]; then
     echo "chromium already installed: $("$CHROMIUM" --version 2>/dev/null || echo "$CHROMIUM")"
     exit 0

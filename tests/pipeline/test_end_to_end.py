@@ -90,6 +90,9 @@ def test_marketing_lists_only_hold_consenting_customers(project: Path) -> None:
     for name in ("customers_to_save", "cross_sell_audience"):
         listed = set(pd.read_csv(actions / f"{name}.csv", dtype=str)["customer_id"])
         assert listed <= consenting, name
+    plan = pd.read_csv(actions / "action_plan.csv", dtype=str)
+    assert len(plan) and set(plan.loc[plan["list"] != "service", "customer_id"]) <= consenting
+    assert {"save", "cross_sell"} <= set(plan["list"])  # one list across the purposes
     recs = pd.read_parquet(project / "data/scores/latest/recommendations.parquet")
     assert set(recs["customer_id"].astype(str)) <= consenting
 

@@ -89,25 +89,27 @@ def test_customers_to_save_rule_and_order():
     assert save["expected_saved_value"].tolist() == [140.0, 90.0, 45.0]
     assert save["suggested_intervention"].tolist() == [
         "quality check call",
-        "win-back offer",
-        "service call",
+        "exclusive offer",
+        "service callback",
     ]
+    assert save["chosen_by"].str.startswith("playbook rule").all()
 
 
 @pytest.mark.parametrize(
     ("reason", "intervention"),
     [
-        ("2 unresolved complaints", "service call"),
-        ("first answers took 3.0x the promised time", "service call"),
-        ("no order for 74 days, usually every 21", "win-back offer"),
-        ("no visit for 40 days", "win-back offer"),
+        ("2 unresolved complaints", "service callback"),
+        ("first answers took 3.0x the promised time", "service callback"),
+        ("no order for 74 days, usually every 21", "exclusive offer"),
+        ("no visit for 40 days", "exclusive offer"),
         ("last NPS answer 3", "satisfaction call"),
-        ("aged 44", "personal check-in"),
-        (None, "personal check-in"),
+        ("contacted by marketing 9 times in 30 days", "no contact"),
+        ("aged 44", "exclusive offer"),
+        (None, "exclusive offer"),
     ],
 )
 def test_intervention_follows_the_top_reason(reason, intervention):
-    assert ActionConfig().intervention(reason) == intervention
+    assert ActionConfig().intervention(reason)[0] == intervention
 
 
 def test_lists_hold_no_columns_beyond_their_own():

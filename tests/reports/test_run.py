@@ -23,6 +23,7 @@ def test_build_run_reports_writes_everything_without_raw_ids(make_run, fabricate
         "customers_to_save.csv",
         "cross_sell_audience.csv",
         "service_follow_ups.csv",
+        "action_plan.csv",
     }
     scores = pd.read_parquet(paths.scores / "customer_scores.parquet")
     shown = out.sample_card.stem

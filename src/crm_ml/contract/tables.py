@@ -74,6 +74,7 @@ TABLES: dict[str, TableSpec] = {
                 "gender": Kind.STR,
                 "marketing_consent": Kind.BOOL,
                 "consent_updated_ts": Kind.TS,
+                "preferred_channels": Kind.STR,  # comma-separated; the action plan keeps to it
                 "name": Kind.STR,
                 "email": Kind.STR,
                 "phone": Kind.STR,

@@ -86,6 +86,20 @@ class KpiTargets(BaseModel):
     nps_min: float = 50
 
 
+class ActionPlanSettings(BaseModel):
+    """The action plan's limits (`crm_ml.reports.plan`): budget, contact cap, margin, the
+    playbook and the do-not-contact list (paths relative to the project root)."""
+
+    model_config = ConfigDict(extra="forbid")
+    budget: float | None = Field(default=None, ge=0)  # None: every contact worth its cost
+    max_contacts: int = Field(default=2, ge=0)  # per customer in any window_days
+    window_days: int = Field(default=30, gt=0)
+    margin: float = Field(default=1.0, gt=0, le=1)  # share of CLV (revenue) that is profit
+    min_net_value: float = 0.0
+    playbook: str | None = None  # None: the default playbook (crm_ml/reports/playbook.yaml)
+    exclude_file: str | None = None  # CSV with a customer_id column (raw ids or pseudonyms)
+
+
 class RunConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = "retail"
@@ -96,6 +110,7 @@ class RunConfig(BaseModel):
     models: dict[str, Any] = Field(default_factory=dict)
     recsys: dict[str, Any] = Field(default_factory=dict)
     kpi_targets: KpiTargets = Field(default_factory=KpiTargets)
+    action_plan: ActionPlanSettings = Field(default_factory=ActionPlanSettings)
     psi_alert: float = 0.25
     notebooks: list[str] = Field(default_factory=list)  # empty: every numbered notebook
 

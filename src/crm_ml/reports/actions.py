@@ -9,9 +9,9 @@ customers_to_save
 
     i.e. the value at risk (the chance of losing the customer times what they would spend)
     times the share a contact is expected to win back (uplift, in probability points). Each
-    row carries the top reason code and an intervention derived from it by
-    `ActionConfig.intervention_rules` (a complaint -> "service call", inactivity ->
-    "win-back offer", ...).
+    row carries the top reason code, the intervention the playbook gives for it
+    (`crm_ml.reports.playbook`: a complaint -> "service callback", falling purchase
+    frequency -> "exclusive offer", ...) and which playbook rule chose it.
 cross_sell_audience
     Customers with a next best offer, most valuable first, with the offer's reason.
 renewals_to_secure
@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,32 +51,17 @@ import pandas as pd
 from crm_ml.csv_safety import to_spreadsheet_csv
 from crm_ml.pipeline.config import KpiTargets, RunConfig
 from crm_ml.pipeline.paths import RunPaths
+from crm_ml.reports.plan import PLAN_COLUMNS, project_file, run_action_plan
+from crm_ml.reports.playbook import Playbook, load_playbook
 
 log = logging.getLogger(__name__)
 
 HIGH_RISK_PROBABILITY = 0.5
 LIST_NAMES = ("customers_to_save", "cross_sell_audience", "service_follow_ups")
 EMPTY_FILE = "why_empty.json"  # beside the lists: list name -> why it holds no row
+PLAN_SUMMARY = "action_plan_summary.parquet"  # per action: contacts, cost, value, skipped
+PLAN_TOTALS = "action_plan_totals.json"  # budget, cost, expected value, net value, ROI
 CONTRACT_SCORES = "contract_scores"  # written by the contract churn notebook, when it runs
-
-# First matching pattern (case-insensitive, on the top reason code) gives the intervention.
-INTERVENTION_RULES: tuple[tuple[str, str], ...] = (
-    (
-        r"complain|service promise|answered late|first answer|promised time|unresolved|"
-        r"open ticket|fault|support",
-        "service call",
-    ),
-    (r"nps|survey|negative feedback|exclu", "satisfaction call"),
-    (r"return", "quality check call"),
-    (r"contacted .* times|contacted by marketing", "fewer, better-timed contacts"),
-    (
-        r"no order|no visit|overdue|gap between orders|orders compared|visits compared|"
-        r"sessions|app opens|views|inactiv",
-        "win-back offer",
-    ),
-    (r"spent|order worth|orders in|categories", "loyalty offer"),
-)
-DEFAULT_INTERVENTION = "personal check-in"
 
 SAVE_COLUMNS = [
     "customer_id",
@@ -91,6 +75,7 @@ SAVE_COLUMNS = [
     "value_at_risk",
     "reason",
     "suggested_intervention",
+    "chosen_by",
 ]
 CROSS_SELL_COLUMNS = [
     "customer_id",
@@ -136,8 +121,7 @@ class ActionConfig:
         default_factory=lambda: _kind_targets(KpiTargets())
     )
     sla_target_minutes: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
-    intervention_rules: tuple[tuple[str, str], ...] = INTERVENTION_RULES
-    default_intervention: str = DEFAULT_INTERVENTION
+    playbook: Playbook = field(default_factory=load_playbook)
     # False for a single customer table, which has no campaigns to measure uplift on: the
     # save list then ranks by value at risk (churn_probability x clv_12m) and says so
     require_uplift: bool = True
@@ -158,6 +142,10 @@ class ActionConfig:
         """Targets from the scorecard's KPI targets, per-tier ones from the feature settings."""
         tiers = config.features.get("sla_target_minutes") or {}
         overrides.setdefault("require_uplift", config.data.source != "table")
+        if config.action_plan.playbook is not None:
+            overrides.setdefault(
+                "playbook", load_playbook(project_file(config.action_plan.playbook))
+            )
         return cls(
             kind_target_minutes=_kind_targets(config.kpi_targets),
             sla_target_minutes={t: dict(k) for t, k in tiers.items()},
@@ -168,12 +156,11 @@ class ActionConfig:
         by_kind = self.sla_target_minutes.get(str(tier), {}) if isinstance(tier, str) else {}
         return float(by_kind.get(kind, self.kind_target_minutes[kind]))
 
-    def intervention(self, reason: object) -> str:
-        text = "" if reason is None or pd.isna(reason) else str(reason)
-        for pattern, action in self.intervention_rules:
-            if re.search(pattern, text, flags=re.IGNORECASE):
-                return action
-        return self.default_intervention
+    def intervention(self, reason: object) -> tuple[str, str]:
+        """The playbook's first intervention for a top reason code, in words, and the rule
+        that chose it ("no contact" where the playbook says to leave the customer be)."""
+        chosen, rule = self.playbook.candidates(reason)
+        return (chosen[0].name.replace("_", " ") if chosen else "no contact"), rule
 
 
 def consent_mask(scores: pd.DataFrame) -> pd.Series:
@@ -223,9 +210,11 @@ def customers_to_save(scores: pd.DataFrame, config: ActionConfig) -> pd.DataFram
         )
     reason = chosen["reason_1"] if "reason_1" in chosen else pd.Series(pd.NA, chosen.index)
     chosen["reason"] = reason
+    suggested = [config.intervention(r) for r in reason]
     chosen["suggested_intervention"] = pd.Series(
-        [config.intervention(r) for r in reason], index=chosen.index, dtype=str
+        [s for s, _ in suggested], index=chosen.index, dtype=str
     )
+    chosen["chosen_by"] = pd.Series([r for _, r in suggested], index=chosen.index, dtype=str)
     chosen = chosen.sort_values("expected_saved_value", ascending=False, kind="stable")
     chosen["expected_saved_value"] = chosen["expected_saved_value"].round(2)
     if config.max_customers_to_save is not None:
@@ -497,8 +486,14 @@ def write_run_action_lists(paths: RunPaths, config: RunConfig) -> dict[str, Path
     contracts = run.scores(CONTRACT_SCORES)
     if contracts is not None:
         lists["renewals_to_secure"] = renewals_to_secure(contracts)
+    plan = run_action_plan(paths, config, scores, lists["service_follow_ups"])
+    lists["action_plan"] = plan.plan[PLAN_COLUMNS]
     out = paths.report / "actions"
     written = write_action_lists(lists, out)
+    plan.summary().to_parquet(out / PLAN_SUMMARY, index=False)
+    (out / PLAN_TOTALS).write_text(json.dumps(plan.totals(), indent=2))
     empty = why_empty(lists, scores, tickets, ActionConfig.from_run_config(config))
+    if plan.plan.empty:
+        empty["action_plan"] = plan.why_empty()
     (out / EMPTY_FILE).write_text(json.dumps(empty, indent=2))
     return written

@@ -7,12 +7,19 @@ at; a table or figure the run did not record becomes a visible "not available" l
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import pandas as pd
 
 from crm_ml.notebooks import Notebook
 from crm_ml.pipeline.config import RunConfig
-from crm_ml.reports.actions import EMPTY_FILE, HIGH_RISK_PROBABILITY, LIST_NAMES
+from crm_ml.reports.actions import (
+    EMPTY_FILE,
+    HIGH_RISK_PROBABILITY,
+    LIST_NAMES,
+    PLAN_SUMMARY,
+    PLAN_TOTALS,
+)
 from crm_ml.reports.blocks import (
     Alert,
     Bar,
@@ -28,6 +35,7 @@ from crm_ml.reports.blocks import (
     Unavailable,
 )
 from crm_ml.reports.formatting import (
+    MISSING,
     finite_or_none,
     fmt_count,
     fmt_decimal,
@@ -481,7 +489,10 @@ def recommendations_section(run: RunData) -> Section:
         "Recommendation quality",
         "How well the top ten recommended products per customer predict what they bought next, "
         "measured on a later period the models never saw and compared with simply "
-        "recommending bestsellers. Coverage is the share of the catalogue that gets recommended.",
+        "recommending bestsellers. Coverage is the share of the catalogue that gets "
+        "recommended, novelty how rarely the recommended items were bought before (in bits: "
+        "higher is less obvious), diversity the share of pairs in a list from different "
+        "categories.",
         blocks,
     )
 
@@ -603,7 +614,11 @@ def actions_section(run: RunData) -> Section:
     why = run.json(folder / EMPTY_FILE)
     rows = []
     renewals = "renewals_to_secure"
-    names = [*LIST_NAMES, *([renewals] if (folder / f"{renewals}.parquet").exists() else [])]
+    names = [
+        *LIST_NAMES,
+        *([renewals] if (folder / f"{renewals}.parquet").exists() else []),
+        "action_plan",
+    ]
     for name in names:
         frame = run.parquet(folder / f"{name}.parquet")
         count = None if frame is None else len(frame)
@@ -623,9 +638,37 @@ def actions_section(run: RunData) -> Section:
         "customers worth a save contact, the cross-sell audience with each customer's next "
         "best offer, and complaints past their first-response target. Marketing lists hold "
         "only customers with marketing consent; service follow-ups hold every customer owed "
-        "an answer. An empty list says why.",
-        [Table(table_view(pd.DataFrame(rows)), "Rows per list")],
+        "an answer. An empty list says why. The action plan is the one list to work from: "
+        "every possible contact ranked by expected value net of its cost, within the budget, "
+        "the contact cap and every customer's consent; each row says whether a measured "
+        "uplift or a playbook rule chose it.",
+        [Table(table_view(pd.DataFrame(rows)), "Rows per list"), *_plan_blocks(run, folder)],
     )
+
+
+def _plan_blocks(run: RunData, folder: Path) -> list[Block]:
+    """The action plan's totals and its contacts per action (with what was left and why)."""
+    totals = run.json(folder / PLAN_TOTALS)
+    summary = run.parquet(folder / PLAN_SUMMARY)
+    if not totals or summary is None:
+        return [Unavailable("action plan: not built in this run")]
+    budget = totals.get("budget")
+    stats = [
+        Stat("Planned contacts", fmt_count(totals["contacts"])),
+        Stat("Cost", fmt_money(totals["cost"])),
+        Stat("Budget", "no limit" if budget is None else fmt_money(budget)),
+        Stat("Expected value, net of cost", fmt_money(totals["expected_net_value"])),
+        Stat(
+            "Expected return per unit spent",
+            MISSING if totals.get("expected_roi") is None else f"{totals['expected_roi']:.2f}",
+        ),
+    ]
+    return [
+        Stats(stats),
+        Table(
+            table_view(summary), "Action plan by action: planned contacts and why others were left"
+        ),
+    ]
 
 
 def models_section(run: RunData) -> Section:

@@ -156,8 +156,13 @@ def run_scoring(
         recs.to_parquet(recs_file, index=False)
         offers = next_best_offer(engine, recs)
         scores = scores.merge(
-            offers[["customer_id", "category", "reason"]].rename(
-                columns={"category": "next_best_offer", "reason": "offer_reason"}
+            offers[["customer_id", "category", "reason", "propensity", "margin"]].rename(
+                columns={
+                    "category": "next_best_offer",
+                    "reason": "offer_reason",
+                    "propensity": "offer_propensity",  # the action plan values offers by
+                    "margin": "offer_margin",  # propensity x margin
+                }
             ),
             on="customer_id",
             how="left",
