@@ -94,7 +94,9 @@ class ActionPlanSettings(BaseModel):
     budget: float | None = Field(default=None, ge=0)  # None: every contact worth its cost
     max_contacts: int = Field(default=2, ge=0)  # per customer in any window_days
     window_days: int = Field(default=30, gt=0)
-    margin: float = Field(default=1.0, gt=0, le=1)  # share of CLV (revenue) that is profit
+    # share of CLV (revenue) that is profit; 0.3 is the margin rate offers assume for products
+    # without a margin column (recsys offer.default_margin_rate), so both lists plan on profit
+    margin: float = Field(default=0.3, gt=0, le=1)
     min_net_value: float = 0.0
     playbook: str | None = None  # None: the default playbook (crm_ml/reports/playbook.yaml)
     exclude_file: str | None = None  # CSV with a customer_id column (raw ids or pseudonyms)

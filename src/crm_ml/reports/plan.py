@@ -381,7 +381,7 @@ def plan_candidates(
     scores: pd.DataFrame,
     follow_ups: pd.DataFrame | None,
     playbook: Playbook,
-    margin: float = 1.0,
+    margin: float = 0.3,
 ) -> pd.DataFrame:
     """Every possible contact with its expected value, from the scores and the playbook.
 
@@ -405,8 +405,9 @@ def plan_candidates(
         The service follow-up list (`crm_ml.reports.actions.service_follow_ups`).
     playbook : Playbook
         Interventions, costs, assumed effects and the reason rules.
-    margin : float, default 1.0
-        The share of CLV (revenue) that is profit; 1.0 plans on revenue.
+    margin : float, default 0.3
+        The share of CLV (revenue) that is profit, so that save contacts are valued in the
+        same money as offers (whose margin is the product's); 1.0 plans on revenue.
 
     Returns
     -------
