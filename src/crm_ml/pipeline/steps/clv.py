@@ -141,19 +141,26 @@ def plot_clv_distribution(clv_12m: pd.Series) -> Figure:
 def plot_clv_calibration(deciles: pd.DataFrame) -> Figure:
     """Mean predicted vs mean actual horizon spend per decile of prediction (1 = highest)."""
     figure = Figure(figsize=(6, 4.5), layout="constrained")
-    axes = figure.add_subplot()
-    x = deciles["decile"].to_numpy()
-    axes.bar(x - 0.2, deciles["mean_predicted"], width=0.4, label="predicted", color="#3b6ea8")
-    axes.bar(x + 0.2, deciles["mean_actual"], width=0.4, label="actual", color="#e0892b")
-    axes.set(
-        title="CLV calibration by decile (holdout)",
-        xlabel="decile of predicted spend (1 = highest)",
-        ylabel="mean spend in the horizon",
-        xticks=x,
+    _predicted_beside_actual(
+        figure.add_subplot(),
+        deciles,
+        ("mean_predicted", "mean_actual"),
+        "CLV calibration by decile (holdout)",
+        "mean spend in the horizon",
     )
+    return figure
+
+
+def _predicted_beside_actual(
+    axes: Any, deciles: pd.DataFrame, columns: tuple[str, str], title: str, ylabel: str
+) -> None:
+    """Predicted and actual bars side by side per decile of predicted spend."""
+    x = deciles["decile"].to_numpy()
+    axes.bar(x - 0.2, deciles[columns[0]], width=0.4, label="predicted", color="#3b6ea8")
+    axes.bar(x + 0.2, deciles[columns[1]], width=0.4, label="actual", color="#e0892b")
+    axes.set(title=title, xlabel="decile of predicted spend (1 = highest)", ylabel=ylabel, xticks=x)
     axes.legend(loc="upper right")
     axes.grid(alpha=0.3, axis="y")
-    return figure
 
 
 def clv_frame(paths: RunPaths, config: RunConfig) -> pd.DataFrame:
@@ -352,16 +359,14 @@ def plot_clv_uncertainty(deciles: pd.DataFrame, target: float) -> Figure:
     spenders inside their interval, against the target coverage; per decile."""
     figure = Figure(figsize=(10, 4.2), layout="constrained")
     chance, cover = figure.subplots(1, 2)
-    x = deciles["decile"].to_numpy()
-    chance.bar(x - 0.2, deciles["p_spend"], width=0.4, label="predicted", color="#3b6ea8")
-    chance.bar(x + 0.2, deciles["spent_share"], width=0.4, label="actual", color="#e0892b")
-    chance.set(
-        title="Chance of spending in the horizon",
-        xlabel="decile of predicted spend (1 = highest)",
-        ylabel="share of customers",
-        xticks=x,
+    _predicted_beside_actual(
+        chance,
+        deciles,
+        ("p_spend", "spent_share"),
+        "Chance of spending in the horizon",
+        "share of customers",
     )
-    chance.legend(loc="upper right")
+    x = deciles["decile"].to_numpy()
     cover.bar(x, deciles["coverage"], color="#3b6ea8")
     cover.axhline(target, color="#444444", linestyle="--", label=f"target {target:.0%}")
     cover.set(
@@ -372,8 +377,7 @@ def plot_clv_uncertainty(deciles: pd.DataFrame, target: float) -> Figure:
         ylim=(0, 1),
     )
     cover.legend(loc="lower right")
-    for axes in (chance, cover):
-        axes.grid(alpha=0.3, axis="y")
+    cover.grid(alpha=0.3, axis="y")
     return figure
 
 
