@@ -33,11 +33,8 @@ mlflow: $(STAMP)
 		--default-artifact-root $(CURDIR)/experiments/artifacts --port 5000
 
 # pytest exits 5 when it collects no test; that is a failure of the suite, not a pass.
-# Two workers (pytest-xdist), each file's tests on one of them (tests/conftest.py), and one
-# OpenMP thread each: LightGBM on every core in both workers at once runs 3-4x slower.
-TEST_WORKERS ?= 2
 test: $(STAMP)
-	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
+	$(BIN)/python -m pytest
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow and not notebook"
