@@ -96,24 +96,63 @@ def test_control_group_share_matches_the_campaign_plan(world: dict) -> None:
     assert RETAIL.control_share[0] <= expected <= RETAIL.control_share[1]
 
 
-def test_only_persuadable_customers_respond_more_when_treated(world: dict) -> None:
-    contacts = world["contacts"].merge(
-        world["truth_customers"][["customer_id", "is_persuadable"]], on="customer_id"
+def _lift(contacts: pd.DataFrame) -> tuple[float, float]:
+    """Response rate of treated minus control contacts, and its standard error."""
+    rates = contacts.groupby("is_control")["responded"].agg(["mean", "size"])
+    treated, control = rates.loc[False], rates.loc[True]
+    sd = np.sqrt(sum(r["mean"] * (1 - r["mean"]) / r["size"] for r in (treated, control)))
+    return treated["mean"] - control["mean"], sd
+
+
+def test_each_treatment_works_where_the_customer_situation_says(world: dict) -> None:
+    truth = world["truth_contacts"]
+    contacts = (
+        world["contacts"]
+        .merge(truth[["contact_id", "true_effect_callback", "alive_at_send"]], on="contact_id")
+        .merge(
+            world["truth_customers"][["customer_id", "is_persuadable", "price_sensitivity"]],
+            on="customer_id",
+        )
     )
     contacts["responded"] = contacts["responded_ts"].notna()
-    rates = contacts.groupby(["is_persuadable", "is_control"])["responded"].agg(["mean", "size"])
+    by = {
+        name: contacts[contacts["treatment"] == name] for name in ("coupon", "callback", "loyalty")
+    }
+    for name, rows in by.items():
+        if name != "callback":  # the callback works on the few with an open complaint: below
+            lift, sd = _lift(rows)
+            assert lift > 4 * sd, name
+        costs = rows.loc[~rows["is_control"], "cost"]
+        assert costs.nunique() == 1 and costs.iloc[0] > 0, name
+        assert (rows.loc[rows["is_control"], "cost"] == 0).all(), name
 
-    def lift(persuadable: bool) -> tuple[float, float]:
-        treated, control = rates.loc[(persuadable, False)], rates.loc[(persuadable, True)]
-        sd = np.sqrt(sum(r["mean"] * (1 - r["mean"]) / r["size"] for r in (treated, control)))
-        return treated["mean"] - control["mean"], sd
+    def gap(rows: pd.DataFrame, where: pd.Series) -> tuple[float, float]:
+        """Lift where `where` minus lift elsewhere, among customers alive at the send (the
+        dead answer nothing, and long-standing customers are more often dead)."""
+        where, rows = where[rows["alive_at_send"]], rows[rows["alive_at_send"]]
+        (high, sd_high), (low, sd_low) = _lift(rows[where]), _lift(rows[~where])
+        return high - low, float(np.hypot(sd_high, sd_low))
 
-    persuadable_lift, sd = lift(True)
-    assert persuadable_lift > 4 * sd
-    other_lift, sd = lift(False)
-    assert abs(other_lift) < 4 * sd
-    truth = world["truth_contacts"]
+    coupon = by["coupon"]
+    difference, sd = gap(coupon, coupon["price_sensitivity"] > coupon["price_sensitivity"].median())
+    assert difference > 3 * sd  # price-sensitive customers take the coupon
+    loyalty = by["loyalty"]
+    tenure = (
+        loyalty["sent_ts"]
+        - loyalty["customer_id"].map(world["customers"].set_index("customer_id")["signup_ts"])
+    ).dt.days
+    difference, sd = gap(loyalty, tenure > 365)
+    assert difference > 3 * sd  # long-standing customers value the loyalty benefit
+    callback = by["callback"]
+    open_complaint = callback["true_effect_callback"] >= 0.3  # recovery: only with one open
+    assert 0 < open_complaint.mean() < 0.2
+    difference, sd = gap(callback, open_complaint)
+    assert difference > 3 * sd
     assert (truth.loc[~truth["alive_at_send"], "true_effect"] == 0).all()
+    own = truth["true_effect"].to_numpy()
+    arm = truth[[f"true_effect_{t}" for t in ("coupon", "callback", "loyalty")]].to_numpy()
+    index = truth["treatment"].map({"coupon": 0, "callback": 1, "loyalty": 2}).to_numpy()
+    assert np.allclose(own, arm[np.arange(len(truth)), index])
 
 
 def test_sla_breach_share_matches_the_target(world: dict) -> None:

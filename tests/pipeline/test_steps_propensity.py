@@ -173,6 +173,19 @@ def test_propensity_and_uplift_on_a_small_synthetic_world(synthetic_project: Pat
     assert m["true_uplift_spearman"] > 0.2, m
     assert m["oracle_qini"] > m["random_qini_max"], m
     assert m["truth_rows"] == m["holdout_contacts"]
+
+    # three treatments: the chosen-per-customer policy beside the simpler ones and the oracle
+    treatments = uplift.treatments
+    policies = treatments.policies.set_index("policy")
+    print(policies, treatments.metrics)
+    assert set(treatments.policy.treatments) == {"coupon", "callback", "loyalty"}
+    assert policies.loc["no contact", ["ipw_net_value", "true_net_value"]].tolist() == [0.0, 0.0]
+    oracle = policies.loc["oracle (true effects)", "true_net_value"]
+    assert (policies["true_net_value"] <= oracle + 1e-12).all()
+    assert 0 < treatments.metrics["policy_net_value"] < oracle
+    assert treatments.metrics["share_of_oracle"] == pytest.approx(
+        treatments.metrics["policy_net_value"] / oracle
+    )
     deciles = uplift.deciles
     for column in ["decile", "n", "treated_response_rate", "control_response_rate", "uplift"]:
         assert column in deciles.columns

@@ -150,9 +150,12 @@ TABLES: dict[str, TableSpec] = {
                 "channel": Kind.STR,
                 "is_control": Kind.BOOL,
                 "offer_category": Kind.STR,
+                "treatment": Kind.STR,
+                "cost": Kind.FLOAT,
                 "responded_ts": Kind.TS,
             },
             references={"customer_id": "customers"},
+            non_negative=("cost",),
         ),
         TableSpec(
             "surveys",

@@ -438,15 +438,49 @@ def uplift_section(run: RunData) -> Section:
         )
     )
     blocks += _figures(run, nb, [("qini", "Qini curve: extra responses from targeting")])
+    blocks += _treatment_blocks(run, nb)
     return Section(
         "uplift",
         "Campaign uplift",
         "Whom a campaign actually changes. Uplift is the extra response a contact causes: the "
         "response rate of contacted customers minus that of a comparable control group that "
         "was not contacted. A useful model puts the largest uplift in the first deciles; "
-        "a Qini coefficient above random targeting means targeting by the model pays off.",
+        "a Qini coefficient above random targeting means targeting by the model pays off. "
+        "Where campaigns tried several treatments, each customer gets the one expected to earn "
+        "the most after its cost, or none, judged beside simpler policies on the latest "
+        "campaigns.",
         blocks,
     )
+
+
+def _treatment_blocks(run: RunData, nb: Notebook) -> list[Block]:
+    """The chosen-treatment policy against the best single treatment (and the oracle)."""
+    value = finite_or_none(run.metric(nb, "treatment_policy_net_value"))
+    if value is None:
+        return []
+    best = finite_or_none(run.metric(nb, "treatment_best_single_net_value"))
+    share = finite_or_none(run.metric(nb, "treatment_share_of_oracle"))
+    stats: list[Stat | None] = [
+        Stat(
+            "Net value per contact, treatment chosen per customer",
+            fmt_decimal(value),
+            f"best single treatment: {fmt_decimal(best)}" if best is not None else "",
+        ),
+        Stat("Share of the oracle policy's value", fmt_percent(share), "true effects")
+        if share is not None
+        else None,
+    ]
+    return [
+        *_stats(stats),
+        _table(
+            run,
+            nb,
+            "treatment_policies",
+            "treatment policies",
+            "Net value per contact of each policy on the latest campaigns",
+        ),
+        *_figures(run, nb, [("treatment_policy", "Net value against the share contacted")]),
+    ]
 
 
 def recommendations_section(run: RunData) -> Section:

@@ -19,8 +19,11 @@ The mechanism, shared by the three industry profiles (`retail`, `finance`, `b2b`
 - tickets (consult / fault / complaint) with first responses drawn against the SLA
   targets, unresolved complaints, CSAT, and NPS surveys driven by service experience
   (`service`);
-- campaigns every few weeks with a random control group; only "persuadable" customers
-  answer, and only when treated (`campaigns`);
+- campaigns every few weeks with a random control group, taking turns between a coupon,
+  a service callback and a loyalty benefit; a treated customer answers with a chance
+  that depends on the treatment and their situation (price sensitivity, an open
+  complaint, tenure, a taste for the offer), so the best treatment differs per customer
+  (`campaigns`);
 - dismissed categories, consent withdrawals, a few erasure requests;
 - optional dirt the contract quarantines (`dirt`).
 

@@ -16,6 +16,7 @@ import pyarrow.compute as pc
 from crm_ml.contract.tables import TICKET_KINDS
 from crm_ml.datasets.synthetic.arrow import TimestampWriter, ids, nullable_int, pick
 from crm_ml.datasets.synthetic.campaigns import (
+    TREATMENTS,
     Campaigns,
     Contacts,
     draw_contacts,
@@ -136,9 +137,10 @@ def simulate_chunk(ctx: WorldContext, chunk_index: int, first_index: int, n: int
     sampler = ProductSampler(product_probabilities(catalog, pop.factors))
 
     alive_tickets = draw_tickets(profile, pop, rng, end_s)
-    contacts = draw_contacts(ctx.campaigns, pop, affinity, rng)
+    alive_service = ServiceHistory.build(alive_tickets, profile)
+    contacts = draw_contacts(ctx.campaigns, pop, affinity, alive_service, rng)
     purchases, death_s = simulate_purchases(
-        profile, pop, contacts, ServiceHistory.build(alive_tickets, profile), rng, ctx.history_days
+        profile, pop, contacts, alive_service, rng, ctx.history_days
     )
     tickets = alive_tickets.take(
         fade_after_death(
@@ -279,6 +281,13 @@ def contract_tables(ctx: WorldContext, w: ChunkWorld) -> dict[str, pa.Table]:
         "channel": pick(camp.channel, ct.campaign),
         "is_control": pa.array(ct.is_control),
         "offer_category": pick(catalog.category_names, camp.offer_category[ct.campaign]),
+        "treatment": pick(TREATMENTS, camp.treatment[ct.campaign]),
+        # what the contact cost (nothing is sent to the control group)
+        "cost": pa.array(
+            np.where(
+                ct.is_control, 0.0, np.array(profile.treatment_costs)[camp.treatment[ct.campaign]]
+            )
+        ),
         "responded_ts": ts(np.where(w.responded_s >= 0, w.responded_s, NEVER)),
     }
     sv = w.surveys
@@ -522,6 +531,7 @@ def truth_tables(ctx: WorldContext, w: ChunkWorld) -> dict[str, pa.Table]:
         "event_rate_per_day": pa.array(pop.event_rate),
         "ticket_rate_per_day": pa.array(pop.ticket_rate),
         "response_probability_base": pa.array(pop.response_base),
+        "price_sensitivity": pa.array(pop.price_sensitivity),
         "is_persuadable": pa.array(pop.response_base > 0),
         "nps_bias": pa.array(pop.nps_bias),
         **{f"factor_{j + 1}": pa.array(pop.factors[:, j]) for j in range(pop.factors.shape[1])},
@@ -556,8 +566,14 @@ def truth_tables(ctx: WorldContext, w: ChunkWorld) -> dict[str, pa.Table]:
         "sent_ts": ts(ct.sent_s),
         "is_treated": pa.array(treated),
         "alive_at_send": pa.array(alive),
+        "treatment": pick(TREATMENTS, ctx.campaigns.treatment[ct.campaign]),
         "response_probability": pa.array(ct.response_probability),
         "true_effect": pa.array(alive * ct.response_probability),
+        # what each treatment would have done to this contact (the oracle policy's input)
+        **{
+            f"true_effect_{name}": pa.array(alive * ct.arm_probability[:, k])
+            for k, name in enumerate(TREATMENTS)
+        },
     }
     tables = {
         "customers": pa.table(customers),
@@ -573,11 +589,14 @@ def chunk_oracle_inputs(ctx: WorldContext, w: ChunkWorld) -> OracleInputs:
     pop, ct = w.pop, w.contacts
     withdrawn = pop.withdrawal_s != NEVER
     treated = ~ct.is_control
+    service = ServiceHistory.build(w.tickets, ctx.profile)
     return OracleInputs(
         purchase_rate=pop.purchase_rate,
         event_rate=pop.event_rate,
         ticket_rate=pop.ticket_rate,
         response_base=pop.response_base,
+        price_sensitivity=pop.price_sensitivity,
+        signup_s=pop.signup_s,
         affinity=w.affinity,
         consent_now=pop.consent_initial & ~withdrawn,
         consent_updated_s=np.where(withdrawn, pop.withdrawal_s, pop.signup_s),
@@ -589,6 +608,8 @@ def chunk_oracle_inputs(ctx: WorldContext, w: ChunkWorld) -> OracleInputs:
         treated_contacts=Timeline.build(
             ct.owner[treated], ct.sent_s[treated], ct.response_probability[treated]
         ),
+        complaints_opened=service.complaints_opened,
+        complaints_resolved=service.complaints_resolved,
         campaigns=ctx.campaigns,
         fade_days=ctx.profile.fade_days,
         withdrawal_rate_per_day=1.0 / (365.0 * ctx.profile.consent_withdrawal_years),

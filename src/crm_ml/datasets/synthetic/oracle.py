@@ -39,7 +39,10 @@ Under A, no purchase in (T, T + h] needs no organic purchase (exp(-lambda h): th
 spans whole days) and no answer to any campaign sent in the horizon. A campaign c reaches
 the customer with probability pi_c (1 - kappa_c) * P(consent at s_c), where
 P(consent at s_c | consent at T) = exp(-omega (s_c - T)) for the exponential withdrawal
-with rate omega, and then the answer comes with probability q_ic. So
+with rate omega, and then the answer comes with probability q_ic under c's treatment
+(`campaigns`), at the tenure of s_c. One approximation: a callback's q_ic takes the
+complaints open at T as still open at s_c (complaints opened or closed in between are
+ignored; with one complaint in about 60 customer-days, a small error). So
 
     P(no order | obs) = 1 - P(A | obs) * (1 - exp(-lambda h) *
                         prod_c (1 - pi_c (1 - kappa_c) q_ic consent_T exp(-omega (s_c - T)))).
@@ -63,7 +66,13 @@ import pyarrow.dataset as ds
 from scipy.special import expit
 
 from crm_ml.contract.tables import TICKET_KINDS
-from crm_ml.datasets.synthetic.campaigns import ANSWER_DELAY_S, Campaigns, response_probability
+from crm_ml.datasets.synthetic.campaigns import (
+    ANSWER_DELAY_S,
+    TREATMENTS,
+    Campaigns,
+    Situation,
+    arm_probabilities,
+)
 from crm_ml.datasets.synthetic.clock import (
     ACTIVE_SECONDS,
     DAY,
@@ -72,6 +81,7 @@ from crm_ml.datasets.synthetic.clock import (
 )
 from crm_ml.datasets.synthetic.engagement import ENGAGEMENT_EVENT_TYPES
 from crm_ml.datasets.synthetic.population import NEVER
+from crm_ml.datasets.synthetic.service import open_count
 from crm_ml.datasets.synthetic.timeline import Timeline, expand_ranges, pack
 
 log = logging.getLogger(__name__)
@@ -88,6 +98,8 @@ class OracleInputs:
     event_rate: np.ndarray
     ticket_rate: np.ndarray
     response_base: np.ndarray
+    price_sensitivity: np.ndarray
+    signup_s: np.ndarray
     affinity: np.ndarray  # (n, C)
     consent_now: np.ndarray  # final marketing_consent
     consent_updated_s: np.ndarray  # NEVER when missing
@@ -97,6 +109,8 @@ class OracleInputs:
     events: Timeline
     tickets: Timeline
     treated_contacts: Timeline  # weight = q_ic
+    complaints_opened: Timeline
+    complaints_resolved: Timeline
     campaigns: Campaigns
     fade_days: float
     withdrawal_rate_per_day: float
@@ -152,12 +166,20 @@ def campaigns_log_quiet(
     upcoming = np.flatnonzero(
         (camp.sent_s > cutoff_s) & (camp.sent_s <= cutoff_s + horizon_days * DAY)
     )
+    open_now = open_count(
+        inputs.complaints_opened, inputs.complaints_resolved, who, np.full(len(who), cutoff_s)
+    )
     for c in upcoming:
-        q = response_probability(
-            inputs.response_base[who],
-            inputs.affinity[who],
-            np.full(len(who), camp.offer_category[c]),
+        situation = Situation(
+            response_base=inputs.response_base[who],
+            price_sensitivity=inputs.price_sensitivity[who],
+            tenure_days=(camp.sent_s[c] - inputs.signup_s[who]) / DAY,
+            open_complaints=open_now,
         )
+        arms = arm_probabilities(
+            situation, inputs.affinity[who], np.full(len(who), camp.offer_category[c])
+        )
+        q = arms[:, camp.treatment[c]]
         still_consents = np.exp(-inputs.withdrawal_rate_per_day * (camp.sent_s[c] - cutoff_s) / DAY)
         reach = camp.target_share[c] * (1.0 - camp.control_share[c]) * consent * still_consents
         log_quiet += np.log1p(-reach * q)
@@ -301,7 +323,24 @@ def load_oracle_inputs(
         origin,
         enums={"kind": TICKET_KINDS},
     )
-    tickets = window_of(tickets[~tickets["ticket_id"].duplicated()], "opened_ts")
+    tickets = tickets[~tickets["ticket_id"].duplicated()]
+    complaints = tickets[tickets["kind"] == "complaint"].merge(
+        read_world_table(
+            table_path(world, manifest, "tickets"),
+            ["ticket_id", "customer_id", "resolved_ts"],
+            "resolved_ts",
+            id_set,
+            origin,
+            keep_null_ts=True,
+        )
+        .drop_duplicates("ticket_id")
+        .drop(columns="owner"),
+        on="ticket_id",
+        how="left",
+    )
+    complaints = complaints[complaints["opened_ts"] < cutoff_s]
+    resolved = complaints[complaints["resolved_ts"].notna()]
+    tickets = window_of(tickets, "opened_ts")
     contacts = window_of(
         read_world_table(
             truth / "contacts.parquet",
@@ -331,6 +370,8 @@ def load_oracle_inputs(
         event_rate=latent["event_rate_per_day"].to_numpy(),
         ticket_rate=latent["ticket_rate_per_day"].to_numpy(),
         response_base=latent["response_probability_base"].to_numpy(),
+        price_sensitivity=latent["price_sensitivity"].to_numpy(),
+        signup_s=_seconds(pa.array(latent["signup_ts"]), origin).to_numpy(),
         affinity=affinity,
         consent_now=customers["marketing_consent"].fillna(False).to_numpy(dtype=bool),
         consent_updated_s=customers["consent_updated_ts"].fillna(NEVER).to_numpy(dtype=np.int64),
@@ -344,6 +385,12 @@ def load_oracle_inputs(
             contacts["sent_ts"].to_numpy(),
             contacts["response_probability"].to_numpy(),
         ),
+        complaints_opened=Timeline.build(
+            complaints["owner"].to_numpy(), complaints["opened_ts"].to_numpy()
+        ),
+        complaints_resolved=Timeline.build(
+            resolved["owner"].to_numpy(), resolved["resolved_ts"].to_numpy(dtype=np.int64)
+        ),
         campaigns=Campaigns(
             ids=campaigns["campaign_id"].to_numpy(),
             sent_s=_seconds(pa.array(campaigns["sent_ts"]), origin).to_numpy(),
@@ -353,6 +400,9 @@ def load_oracle_inputs(
                 [categories.index(c) for c in campaigns["offer_category"]], dtype=np.int64
             ),
             channel=campaigns["channel"].to_numpy(),
+            treatment=np.array(
+                [TREATMENTS.index(t) for t in campaigns["treatment"]], dtype=np.int64
+            ),
         ),
         fade_days=float(params["fade_days"]),
         withdrawal_rate_per_day=1.0 / (365.0 * float(params["consent_withdrawal_years"])),

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.special import expit
 
 from crm_ml.datasets.synthetic.clock import DAY, active_to_seconds
 from crm_ml.datasets.synthetic.profiles import IndustryProfile
@@ -16,6 +17,9 @@ from crm_ml.datasets.synthetic.profiles import IndustryProfile
 NEVER = np.iinfo(np.int64).max // 4  # "no such moment" for int64 second columns
 # NPS bias = base - slope x (p - mean p) + Normal(0, sd): unhappy customers are likelier to leave
 NPS_BASE, NPS_DROPOUT_SLOPE, NPS_BIAS_SD = 8.3, 8.0, 1.0
+# price sensitivity = expit(slope x (log nu - log E nu) + Normal(0, sd)): customers whose orders
+# are small (high Gamma-Gamma rate nu) care most about price, and `avg_order_value` shows it
+PRICE_SENSITIVITY_SLOPE, PRICE_SENSITIVITY_SD = 2.5, 0.7
 
 FIRST_NAMES = np.array(
     [
@@ -115,6 +119,7 @@ class Population:
     event_rate: np.ndarray  # background events per day while alive
     ticket_rate: np.ndarray  # tickets per day while alive
     response_base: np.ndarray  # chance a treated, alive customer answers a campaign (0 = never)
+    price_sensitivity: np.ndarray  # in (0, 1): how much a coupon moves them (small baskets: high)
     nps_bias: np.ndarray  # the customer's NPS before service experience
     first_order_active: np.ndarray  # active-time position of the first (signup) purchase
     first_order_s: np.ndarray
@@ -206,6 +211,11 @@ def draw_population(
         gender = GENDERS[rng.choice(3, size=n, p=[0.49, 0.49, 0.02])]
     email = np.char.add(np.char.add(local, "@"), domain)
     phone = np.char.add("+1-555-", np.char.zfill(rng.integers(0, 10**7, size=n).astype(str), 7))
+    relative_spend_rate = np.log(spend_rate * profile.spend_gamma / profile.spend_q)
+    price_sensitivity = expit(
+        PRICE_SENSITIVITY_SLOPE * relative_spend_rate
+        + rng.normal(0.0, PRICE_SENSITIVITY_SD, size=n)
+    )
 
     return Population(
         first_index=first_index,
@@ -216,6 +226,7 @@ def draw_population(
         event_rate=event_rate,
         ticket_rate=ticket_rate,
         response_base=response_base,
+        price_sensitivity=price_sensitivity,
         nps_bias=nps_bias,
         first_order_active=first_active,
         first_order_s=first_order_s,

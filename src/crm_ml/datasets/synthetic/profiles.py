@@ -155,6 +155,9 @@ class IndustryProfile:
     response_b: float = 5.0
     response_window_days: int = 14
     campaign_channels: tuple[str, ...] = ("email", "sms", "push")
+    # cost per treated contact of each treatment (coupon, callback, loyalty benefit) as a
+    # share of the expected order value: a redeemed discount, an agent's call, a small perk
+    treatment_cost_shares: tuple[float, float, float] = (0.025, 0.075, 0.0125)
     # consent, privacy, exclusions
     consent_share: float = 0.8
     consent_withdrawal_years: float = 4.0
@@ -169,6 +172,16 @@ class IndustryProfile:
     @property
     def mean_purchase_rate(self) -> float:
         return self.purchase_shape / self.purchase_rate_days
+
+    @property
+    def expected_order_value(self) -> float:
+        """E[order value] of Gamma-Gamma: spend_p * spend_gamma / (spend_q - 1)."""
+        return self.spend_p * self.spend_gamma / (self.spend_q - 1.0)
+
+    @property
+    def treatment_costs(self) -> tuple[float, ...]:
+        """Cost per treated contact of each treatment, in the world's currency."""
+        return tuple(round(s * self.expected_order_value, 2) for s in self.treatment_cost_shares)
 
     @property
     def mean_dropout(self) -> float:

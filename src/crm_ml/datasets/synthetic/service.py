@@ -120,10 +120,7 @@ class ServiceHistory:
 
     def open_complaints(self, owner: np.ndarray, at_s: np.ndarray) -> np.ndarray:
         """Complaints opened before `at_s` and not resolved before it."""
-        start = np.full(len(owner), -(1 << 31))
-        opened = self.complaints_opened.count(owner, start, at_s)
-        closed = self.complaints_resolved.count(owner, start, at_s)
-        return opened - closed
+        return open_count(self.complaints_opened, self.complaints_resolved, owner, at_s)
 
     def visible_breaches(
         self, owner: np.ndarray, at_s: np.ndarray, window_s: int | None = None
@@ -134,6 +131,14 @@ class ServiceHistory:
         for timeline, target in zip(self.breaches_by_kind, self.targets, strict=True):
             total += timeline.count(owner, at_s - window_s, at_s - target, include_start=True)
         return total
+
+
+def open_count(
+    opened: Timeline, resolved: Timeline, owner: np.ndarray, at_s: np.ndarray
+) -> np.ndarray:
+    """Items (complaints) opened before `at_s` and not resolved before it, per owner."""
+    start = np.full(len(owner), -(1 << 31))
+    return opened.count(owner, start, at_s) - resolved.count(owner, start, at_s)
 
 
 def dropout_probability(

@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 
 from crm_ml.contract.tables import TABLES
 from crm_ml.datasets.synthetic.arrow import TimestampWriter, pick
-from crm_ml.datasets.synthetic.campaigns import build_campaigns
+from crm_ml.datasets.synthetic.campaigns import TREATMENTS, build_campaigns
 from crm_ml.datasets.synthetic.catalog import build_catalog
 from crm_ml.datasets.synthetic.chunk import (
     WorldContext,
@@ -38,6 +38,9 @@ HISTORY_START = "2023-01-01"
 DEFAULT_HORIZON_DAYS = 90
 DEFAULT_CUTOFF_COUNT = 6
 TRUTH_DIR = "truth"
+# raise whenever the simulation code changes what the same parameters give, so cached
+# worlds of the old code are regenerated (2: three treatments, price sensitivity)
+GENERATOR_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -197,6 +200,8 @@ def _write_world_truth(ctx: WorldContext, truth: TableSink) -> None:
                 "control_share": pa.array(camp.control_share),
                 "offer_category": pick(catalog.category_names, camp.offer_category),
                 "channel": pa.array(camp.channel),
+                "treatment": pick(TREATMENTS, camp.treatment),
+                "cost": pa.array(np.array(ctx.profile.treatment_costs)[camp.treatment]),
             }
         ),
     )
@@ -230,8 +235,8 @@ def is_current_world(folder: Path, industry: str | IndustryProfile) -> bool:
 
     A world cached by an earlier version of the generator (say, a b2b world from before it
     had contracts) is not what the same arguments give now; comparing the profile the
-    manifest records catches every change of the profile's parameters (not changes of the
-    simulation code alone).
+    manifest records catches every change of the profile's parameters, and the recorded
+    `GENERATOR_VERSION` every change of the simulation code marked by raising it.
 
     >>> import tempfile
     >>> folder = Path(tempfile.mkdtemp())
@@ -243,6 +248,8 @@ def is_current_world(folder: Path, industry: str | IndustryProfile) -> bool:
         recorded = json.loads((Path(folder) / "manifest.json").read_text(encoding="utf-8"))
         stored = recorded["parameters"]["profile"]
     except (OSError, ValueError, KeyError, TypeError):
+        return False
+    if recorded.get("generator_version") != GENERATOR_VERSION:
         return False
     return stored == json.loads(json.dumps(_profile_parameters(get_profile(industry))))
 
@@ -263,6 +270,7 @@ def _write_manifest(
         "as_of": _iso(summary.as_of),
         "source": "synthetic",
         "generator": "crm_ml.datasets.synthetic",
+        "generator_version": GENERATOR_VERSION,
         "industry": summary.industry,
         "seed": summary.seed,
         "history_start": _iso(origin),

@@ -134,6 +134,9 @@ def _contacts_with_outcome(paths: RunPaths, window_days: int) -> pd.DataFrame | 
             ).to_numpy(dtype=int),
         }
     )
+    for optional in ("treatment", "cost"):  # several treatments (`steps.treatments`)
+        if optional in contacts.columns:
+            out[optional] = contacts[optional].to_numpy()
     out["treated"] = ~out["is_control"]
     if out["is_control"].all() or not out["is_control"].any():
         log.warning("uplift skipped: contacts need both treated and control rows")
@@ -233,6 +236,7 @@ class UpliftOutcome:
     random_qinis: np.ndarray
     figure: Any
     decision: GateDecision | None = None
+    treatments: Any = None  # steps.treatments.TreatmentOutcome, with several treatments
 
 
 @dataclass(frozen=True)
@@ -465,6 +469,9 @@ def run_uplift(
         return None
     settings = uplift_settings(config)
     outcome = evaluate_uplift(fit_uplift(data, settings), data, config, settings)
+    from crm_ml.pipeline.steps.treatments import run_treatment_policy  # it imports this module
+
+    outcome.treatments = run_treatment_policy(data, config, settings)
     if track:
         outcome.decision = track_uplift(paths, config, outcome, data)
     else:
