@@ -7,7 +7,8 @@ world and reads every figure from the steps' outcome objects:
   Fader, Hardie & Lee (2005); per-customer holdout (weeks 40-78) MAE, LightGBM vs BG/NBD;
 - churn: ROC-AUC of the model, its baselines and the oracle; gap closure; ECE;
 - recommendations: recall@10 of the best model, popularity, buy-again and the oracle;
-- uplift: Qini of the learner against random targeting;
+- uplift: Qini of the learner against random targeting; with several treatments, the
+  chosen-per-customer policy's net value against the best single treatment and the oracle;
 - CLV: MAE of the spend model against BG/NBD + Gamma-Gamma; the share of holdout buyers
   inside their 80% range.
 
@@ -225,7 +226,14 @@ def uplift_figures(outcome: Any) -> dict[str, Any] | None:
         print("uplift: no contacts with a control group, no figures")
         return None
     print(f"uplift (UpliftOutcome.metrics): {uplift.metrics}")
-    return {"metrics": {k: float(v) for k, v in uplift.metrics.items()}}
+    figures: dict[str, Any] = {"metrics": {k: float(v) for k, v in uplift.metrics.items()}}
+    if uplift.treatments is not None:
+        print(f"treatment policies:\n{uplift.treatments.policies.round(4).to_string()}")
+        figures["treatments"] = {
+            "metrics": {k: float(v) for k, v in uplift.treatments.metrics.items()},
+            "best_single": uplift.treatments.best_single,
+        }
+    return figures
 
 
 def quality_figures(run: DirectRun) -> dict[str, Any]:

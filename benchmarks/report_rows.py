@@ -90,6 +90,49 @@ def target(
 # ---------------------------------------------------------------- model quality
 
 
+def _treatment_rows(
+    treatments: Mapping[str, Any] | None, customers: int, kw: Mapping[str, Any]
+) -> list[dict[str, Any]]:
+    """The chosen-treatment policy against the best single treatment and the oracle."""
+    if not treatments:
+        return []
+    m, task = treatments["metrics"], "treatment per customer (latest campaigns)"
+    best = treatments["best_single"]
+    rows = [
+        row(
+            task,
+            SYNTHETIC,
+            customers,
+            "true net value per contact",
+            m["policy_net_value"],
+            higher_is_better=True,
+            peers={best: m["best_single_net_value"]},
+            ratio_peer=best,
+            ratio_of="ours/peer",
+            target=target(">= 1.2x the best single treatment", ">=", 1.2, on="ratio"),
+            **kw,
+        )
+    ]
+    if "oracle_net_value" in m:
+        rows.append(
+            row(
+                task,
+                SYNTHETIC,
+                customers,
+                "share of the oracle policy's net value",
+                m["share_of_oracle"],
+                higher_is_better=True,
+                peers={
+                    "oracle": m["oracle_net_value"],
+                    "true effects learned from the features": m["feature_ceiling_net_value"],
+                },
+                target=target(">= 0.9", ">=", 0.9),
+                **kw,
+            )
+        )
+    return rows
+
+
 def quality_rows(quality: Mapping[str, Any], customers: int) -> list[dict[str, Any]]:
     q = quality["quality"]
     rows: list[dict[str, Any]] = []
@@ -201,6 +244,7 @@ def quality_rows(quality: Mapping[str, Any], customers: int) -> list[dict[str, A
                 **kw,
             )
         )
+        rows += _treatment_rows(q["uplift"].get("treatments"), customers, kw)
     clv = q["clv"]["comparison"]
     best_btyd = min((k for k in clv if k != "model"), key=lambda k: clv[k]["mae"])
     rows.append(

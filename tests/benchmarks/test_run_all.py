@@ -54,6 +54,8 @@ def test_quality_figures_are_read_from_the_outcomes(smoke_report: dict[str, Any]
     assert quality["cdnow"]["customers"] == 2357  # the 1/10 sample of the BG/NBD paper
     assert {"popular", "buy_again"} <= set(quality["recommendations"]["comparison"])
     assert "qini_coefficient" in quality["uplift"]["metrics"]
+    treatments = quality["uplift"]["treatments"]["metrics"]
+    assert treatments["policy_net_value"] <= treatments["oracle_net_value"]
     assert "bg_nbd_gamma_gamma" in quality["clv"]["comparison"]
 
 
@@ -74,6 +76,12 @@ def test_rows_follow_the_schema_and_cdnow_replicates(smoke_report: dict[str, Any
     sbg = [r for r in rows if r["task"] == "sBG contract-retention replication"]
     assert [r["metric"] for r in sbg] == ["sBG alpha", "sBG beta"] * 2  # two cohorts
     assert all(r["met"] for r in sbg)
+    treatment = [r for r in rows if r["task"].startswith("treatment per customer")]
+    assert [r["metric"] for r in treatment] == [
+        "true net value per contact",
+        "share of the oracle policy's net value",
+    ]
+    assert treatment[0]["ratio"] is not None and isinstance(treatment[1]["met"], bool)
 
 
 def test_batteries_compare_ours_with_the_references_and_popularity(

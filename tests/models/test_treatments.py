@@ -10,6 +10,8 @@ from crm_ml.models import LightGBMConfig, UpliftConfig
 from crm_ml.models.treatments import (
     NO_CONTACT,
     choose_treatments,
+    ipw_difference,
+    ipw_gains,
     net_values,
     oracle_treatments,
     policy_value_curve,
@@ -104,6 +106,20 @@ def test_ipw_estimates_the_true_policy_value() -> None:
     )
     truth = true_policy_value(policy, effects, value, COSTS)
     assert estimate == pytest.approx(truth, abs=0.1)
+    # the difference to "coupon for all" is within a few of its standard errors of the truth
+    coupon = np.full(len(frame), "coupon", dtype=object)
+    args = (frame["treatment"], treated, frame["responded"], value, COSTS, np.full(len(frame), 0.7))
+    difference, error = ipw_difference(
+        ipw_gains(policy, *args), ipw_gains(coupon, *args), frame["treatment"]
+    )
+    true_difference = truth - true_policy_value(coupon, effects, value, COSTS)
+    assert 0 < error < 0.2 and abs(difference - true_difference) < 3 * error
+    assert ipw_difference(
+        ipw_gains(coupon, *args), ipw_gains(coupon, *args), frame["treatment"]
+    ) == (
+        0.0,
+        0.0,
+    )
     # a policy that contacts nobody is worth nothing under both
     nobody = np.full(len(frame), NO_CONTACT, dtype=object)
     assert (
@@ -130,6 +146,13 @@ def test_the_learned_policy_beats_every_single_treatment() -> None:
     }
     assert model > 0.8 * oracle
     assert model > 1.2 * max(singles.values())
+    assert policy.choose(held, value)["treatment"].tolist() == chosen.tolist()
+    policy.offered = ["coupon"]  # a policy restricted to one treatment gives only that one
+    restricted = policy.choose(held, value)["treatment"]
+    assert set(restricted) == {"coupon", NO_CONTACT}
+    assert true_policy_value(restricted, effects, value, COSTS) == pytest.approx(
+        singles["coupon where it pays"]
+    )
 
 
 def test_a_treatment_without_contacts_is_a_clear_error() -> None:

@@ -177,8 +177,10 @@ def test_propensity_and_uplift_on_a_small_synthetic_world(synthetic_project: Pat
     # three treatments: the chosen-per-customer policy beside the simpler ones and the oracle
     treatments = uplift.treatments
     policies = treatments.policies.set_index("policy")
-    print(policies, treatments.metrics)
     assert set(treatments.policy.treatments) == {"coupon", "callback", "loyalty"}
+    assert treatments.policy.offered and set(treatments.policy.offered) <= set(
+        treatments.policy.treatments
+    )
     assert policies.loc["no contact", ["ipw_net_value", "true_net_value"]].tolist() == [0.0, 0.0]
     oracle = policies.loc["oracle (true effects)", "true_net_value"]
     assert (policies["true_net_value"] <= oracle + 1e-12).all()

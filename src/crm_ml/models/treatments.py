@@ -39,6 +39,7 @@ class TreatmentPolicy:
 
     models: dict[str, UpliftModel]
     costs: dict[str, float]
+    offered: list[str] | None = None  # the treatments `choose` may give; None: all
 
     @property
     def treatments(self) -> list[str]:
@@ -55,8 +56,10 @@ class TreatmentPolicy:
         return net_values(self.uplifts(X), value, self.costs)
 
     def choose(self, X: pd.DataFrame, value: ArrayLike) -> pd.DataFrame:
-        """The chosen treatment per row (`NO_CONTACT` when none pays) and its net value."""
-        return choose_treatments(self.net_values(X, value))
+        """The chosen treatment per row among the offered ones (`NO_CONTACT` when none
+        pays) and its net value."""
+        net = self.net_values(X, value)
+        return choose_treatments(net[self.offered or self.treatments])
 
 
 def net_values(effects: pd.DataFrame, value: ArrayLike, costs: Mapping[str, float]) -> pd.DataFrame:
@@ -143,6 +146,34 @@ def oracle_treatments(
     return choose_treatments(net_values(true_effects, value, costs))["treatment"].to_numpy()
 
 
+def ipw_gains(
+    chosen: ArrayLike,
+    treatment: ArrayLike,
+    treated: ArrayLike,
+    y: ArrayLike,
+    value: ArrayLike,
+    costs: Mapping[str, float],
+    propensity: ArrayLike,
+) -> np.ndarray:
+    """Each row's share of a policy's IPW net value (module doc); they sum to it.
+
+    `treatment` is each row's campaign treatment, `treated` whether it was sent (not
+    control), `propensity` the share treated of its campaign.
+    """
+    chosen, treatment = np.asarray(chosen, dtype=object), np.asarray(treatment, dtype=object)
+    treated = np.asarray(treated, dtype=bool)
+    y, value = np.asarray(y, dtype=np.float64), np.asarray(value, dtype=np.float64)
+    p = np.asarray(propensity, dtype=np.float64)
+    weighted = np.where(treated, y / p, -y / (1.0 - p))
+    gains = np.zeros(len(chosen))
+    for name, cost in costs.items():
+        rows = treatment == name
+        if rows.any():
+            gain = np.where(chosen == name, value * weighted - cost, 0.0)
+            gains[rows] = gain[rows] / rows.sum()
+    return gains
+
+
 def policy_value_ipw(
     chosen: ArrayLike,
     treatment: ArrayLike,
@@ -152,24 +183,24 @@ def policy_value_ipw(
     costs: Mapping[str, float],
     propensity: ArrayLike,
 ) -> float:
-    """Net value per customer of a policy, estimated from randomised contacts (module doc).
+    """Net value per customer of a policy, estimated from randomised contacts (module doc;
+    arguments as `ipw_gains`)."""
+    return float(ipw_gains(chosen, treatment, treated, y, value, costs, propensity).sum())
 
-    `treatment` is each row's campaign treatment, `treated` whether it was sent (not
-    control), `propensity` the share treated of its campaign.
-    """
-    chosen, treatment = np.asarray(chosen, dtype=object), np.asarray(treatment, dtype=object)
-    treated = np.asarray(treated, dtype=bool)
-    y, value = np.asarray(y, dtype=np.float64), np.asarray(value, dtype=np.float64)
-    p = np.asarray(propensity, dtype=np.float64)
-    total = 0.0
-    for name, cost in costs.items():
-        rows = treatment == name
-        if not rows.any():
-            continue
-        weighted = np.where(treated, y / p, -y / (1.0 - p))
-        gain = np.where(chosen == name, value * weighted - cost, 0.0)
-        total += float(gain[rows].mean())
-    return total
+
+def ipw_difference(
+    gains_a: np.ndarray, gains_b: np.ndarray, treatment: ArrayLike
+) -> tuple[float, float]:
+    """IPW value of policy A minus policy B (their `ipw_gains` on the same rows) and its
+    standard error: within a treatment's rows the per-row differences are independent."""
+    treatment = np.asarray(treatment, dtype=object)
+    difference = gains_a - gains_b
+    variance = 0.0
+    for name in np.unique(treatment):
+        rows = difference[treatment == name]
+        if len(rows) > 1:
+            variance += len(rows) * float(rows.var(ddof=1))
+    return float(difference.sum()), float(np.sqrt(variance))
 
 
 def single_treatment_policies(net: pd.DataFrame) -> dict[str, tuple[str, np.ndarray]]:

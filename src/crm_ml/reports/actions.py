@@ -482,17 +482,20 @@ def write_run_action_lists(paths: RunPaths, config: RunConfig) -> dict[str, Path
         )
     tickets_file = paths.accepted / "tickets.parquet"
     tickets = pd.read_parquet(tickets_file) if tickets_file.exists() else None
-    lists = build_action_lists(scores, tickets, config, as_of=run.data_as_of)
+    action_config = ActionConfig.from_run_config(config)  # reads the playbook once
+    lists = build_action_lists(scores, tickets, action_config, as_of=run.data_as_of)
     contracts = run.scores(CONTRACT_SCORES)
     if contracts is not None:
         lists["renewals_to_secure"] = renewals_to_secure(contracts)
-    plan = run_action_plan(paths, config, scores, lists["service_follow_ups"])
+    plan = run_action_plan(
+        paths, config, scores, lists["service_follow_ups"], playbook=action_config.playbook
+    )
     lists["action_plan"] = plan.plan[PLAN_COLUMNS]
     out = paths.report / "actions"
     written = write_action_lists(lists, out)
     plan.summary().to_parquet(out / PLAN_SUMMARY, index=False)
     (out / PLAN_TOTALS).write_text(json.dumps(plan.totals(), indent=2))
-    empty = why_empty(lists, scores, tickets, ActionConfig.from_run_config(config))
+    empty = why_empty(lists, scores, tickets, action_config)
     if plan.plan.empty:
         empty["action_plan"] = plan.why_empty()
     (out / EMPTY_FILE).write_text(json.dumps(empty, indent=2))

@@ -479,15 +479,20 @@ def run_action_plan(
     config: RunConfig,
     scores: pd.DataFrame,
     follow_ups: pd.DataFrame | None,
+    playbook: Playbook | None = None,
 ) -> PlanResult:
-    """The run's action plan: candidates from its scores and follow-ups, the playbook and
-    limits of ``config.action_plan``, the treated campaign contacts of the export as the
-    contact history, channel choices from ``customers.preferred_channels`` where the export
-    has them; dated at the export's as-of."""
+    """The run's action plan: candidates from its scores and follow-ups, the playbook
+    (``config.action_plan.playbook`` unless given, already read) and limits of
+    ``config.action_plan``, the treated campaign contacts of the export as the contact
+    history, channel choices from ``customers.preferred_channels`` where the export has
+    them; dated at the export's as-of."""
     from crm_ml.reports.run_data import RunData
 
     settings = config.action_plan
-    playbook = load_playbook(None if settings.playbook is None else project_file(settings.playbook))
+    if playbook is None:
+        playbook = load_playbook(
+            None if settings.playbook is None else project_file(settings.playbook)
+        )
     candidates = plan_candidates(scores, follow_ups, playbook, margin=settings.margin)
     customers = scores[["customer_id", "marketing_consent"]]
     accepted = paths.accepted / "customers.parquet"

@@ -5,7 +5,9 @@ treatment's campaigns kept a control group, one uplift learner per treatment is 
 on the earlier campaigns (`crm_ml.models.treatments`). On the latest campaigns each contact
 gets the treatment of largest expected net value, margin x the customer's average order
 value x uplift - cost, or none. The cost per contact of a treatment is the mean `cost` of
-its treated contacts in the export.
+its treated contacts in the export. Where the latest training campaigns show one treatment
+alone earning more than the choice among all (noisy estimates with few contacts), only
+that one is offered (`offered_treatments`).
 
 The policy is shown beside the honest alternatives of the same run: each treatment given
 to everyone, each treatment where its own model says it pays, and contacting nobody. Every
@@ -29,6 +31,8 @@ from crm_ml.models.treatments import (
     NO_CONTACT,
     TreatmentPolicy,
     choose_treatments,
+    ipw_difference,
+    ipw_gains,
     net_values,
     oracle_treatments,
     plot_policy_values,
@@ -40,7 +44,12 @@ from crm_ml.models.treatments import (
 )
 from crm_ml.pipeline.config import RunConfig
 from crm_ml.pipeline.data import raw_source_dir
-from crm_ml.pipeline.steps.uplift import UpliftData, UpliftSettings, uplift_feature_columns
+from crm_ml.pipeline.steps.uplift import (
+    UpliftData,
+    UpliftSettings,
+    split_by_campaign,
+    uplift_feature_columns,
+)
 
 log = logging.getLogger(__name__)
 VALUE_FEATURE = "avg_order_value_365d"
@@ -48,6 +57,7 @@ MODEL_POLICY = "chosen per customer (model)"
 ORACLE_POLICY = "oracle (true effects)"
 CEILING_POLICY = "true effects learned from the features"
 POLICY_TREES = {"learning_rate": 0.02, "num_leaves": 7}
+CLEARLY = 2.0  # standard errors by which one treatment alone must earn more to be kept alone
 
 
 def treatment_costs(data: UpliftData) -> dict[str, float] | None:
@@ -80,17 +90,26 @@ def response_value(frame: pd.DataFrame, margin: float) -> np.ndarray:
 
 
 def fit_treatment_policy(
-    data: UpliftData, settings: UpliftSettings, costs: dict[str, float]
+    data: UpliftData, settings: UpliftSettings, costs: dict[str, float], margin: float
 ) -> TreatmentPolicy:
-    """One uplift learner per treatment on the earlier campaigns' contacts.
+    """One uplift learner per treatment on the earlier campaigns' contacts, offering the
+    treatments `offered_treatments` found to earn most on the latest of them.
 
     The learners grow slower, shallower trees than `settings.learner` (`POLICY_TREES`):
     the policy compares estimated effects across treatments and takes the largest, so an
     effect overestimated by noise wins a customer it should not (the winner's curse). On
-    the battery of worlds (retail 5k/20k/50k, finance 5k, b2b 5k) these trees earned more
-    on every one than the uplift model's own settings.
+    the battery of worlds (retail 5k/20k/50k, finance 5k, b2b 5k) these trees earned as
+    much or more on each than the uplift model's own settings.
     """
     train = data.train[data.train["treatment"].isin(list(costs))]
+    policy = _fit_policy(train, settings, costs)
+    policy.offered = offered_treatments(train, settings, costs, margin)
+    return policy
+
+
+def _fit_policy(
+    train: pd.DataFrame, settings: UpliftSettings, costs: dict[str, float]
+) -> TreatmentPolicy:
     columns = policy_feature_columns(train)
     lightgbm = replace(settings.learner.lightgbm, **POLICY_TREES)
     return train_treatment_policy(
@@ -100,6 +119,48 @@ def fit_treatment_policy(
         config=replace(settings.learner, lightgbm=lightgbm),
         feature_columns=columns,
     )
+
+
+def offered_treatments(
+    train: pd.DataFrame,
+    settings: UpliftSettings,
+    costs: dict[str, float],
+    margin: float,
+) -> list[str]:
+    """Every treatment, unless one alone clearly earns more on the latest training
+    campaigns (IPW, learners fit on the earlier ones; by `CLEARLY` standard errors).
+
+    Choosing the largest of several noisy estimates can earn less than one treatment
+    given where its own estimate pays (with few contacts per treatment it does). The IPW
+    comparison is noisy too, so the choice among all stays unless the evidence is clear.
+    """
+    validation = split_by_campaign(train, settings.holdout_share)
+    early, late = train[~validation], train[validation].reset_index(drop=True)
+    if set(early["treatment"]) != set(costs) or set(late["treatment"]) != set(costs):
+        log.info("too few campaigns per treatment to check the choice: every treatment offered")
+        return list(costs)
+    policy = _fit_policy(early, settings, costs)
+    value = response_value(late, margin)
+    net = policy.net_values(late, value)
+    propensity = late.groupby("campaign_id")["treated"].transform("mean").to_numpy()
+
+    def gains(offered: list[str]) -> np.ndarray:
+        arms = choose_treatments(net[offered])["treatment"].to_numpy()
+        return ipw_gains(
+            arms, late["treatment"], late["treated"], late["responded"], value, costs, propensity
+        )
+
+    every = gains(list(costs))
+    best, best_margin = list(costs), 0.0
+    for name in costs:
+        difference, error = ipw_difference(gains([name]), every, late["treatment"])
+        if difference > CLEARLY * error and difference - CLEARLY * error > best_margin:
+            best, best_margin = [name], difference - CLEARLY * error
+        log.info(
+            "%s alone vs every treatment: %+.4f (se %.4f) per contact", name, difference, error
+        )
+    log.info("treatments offered: %s", best)
+    return best
 
 
 def policy_feature_columns(frame: pd.DataFrame) -> list[str]:
@@ -168,7 +229,7 @@ def evaluate_treatment_policy(
     held = data.held[data.held["treatment"].isin(policy.treatments)].reset_index(drop=True)
     value = response_value(held, margin)
     net = policy.net_values(held, value)
-    chosen = choose_treatments(net)
+    chosen = choose_treatments(net[policy.offered or policy.treatments])
     singles = single_treatment_policies(net)
     policies: dict[str, np.ndarray] = {
         MODEL_POLICY: chosen["treatment"].to_numpy(),
@@ -270,5 +331,6 @@ def run_treatment_policy(
     costs = treatment_costs(data)
     if costs is None:
         return None
-    policy = fit_treatment_policy(data, settings, costs)
-    return evaluate_treatment_policy(policy, data, config, config.action_plan.margin)
+    margin = config.action_plan.margin
+    policy = fit_treatment_policy(data, settings, costs, margin)
+    return evaluate_treatment_policy(policy, data, config, margin)
