@@ -20,6 +20,7 @@ from crm_ml.models.treatments import (
     train_treatment_policy,
     true_policy_value,
 )
+from crm_ml.pipeline.steps.treatments import response_value
 
 COSTS = {"coupon": 1.0, "callback": 3.0, "loyalty": 0.5}
 
@@ -159,3 +160,10 @@ def test_a_treatment_without_contacts_is_a_clear_error() -> None:
     frame, _ = _trial(1_000, seed=1)
     with pytest.raises(ValueError, match="voucher"):
         train_treatment_policy(frame, "responded", {**COSTS, "voucher": 2.0})
+
+
+def test_a_response_is_worth_the_margin_of_the_customers_average_order() -> None:
+    frame = pd.DataFrame({"avg_order_value_365d": [10.0, None, 0.0, 30.0]})
+    # no order value of their own: the median of the known ones (20)
+    assert response_value(frame, 0.5).tolist() == [5.0, 10.0, 10.0, 15.0]
+    assert response_value(pd.DataFrame({"other": [1, 2]}), 0.3).tolist() == [0.3, 0.3]

@@ -2,8 +2,9 @@
 
 A campaign history with several kinds of treatment (a coupon, a service callback, a loyalty
 benefit), each with its own randomised control group, answers "which one, for whom?". One
-uplift learner per treatment (`train_uplift_model` on that treatment's contacts, treated
-against their own control group) estimates the effect tau_k(x) on the chance to buy. A
+uplift learner per treatment (`train_uplift_model` on that treatment's treated contacts
+against the control groups of all campaigns) estimates the effect tau_k(x) on the chance
+to buy. A
 customer's expected net value of treatment k is value * tau_k(x) - cost_k; the policy takes
 the largest, or no contact when none is positive.
 

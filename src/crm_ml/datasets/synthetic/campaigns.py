@@ -35,7 +35,6 @@ from crm_ml.datasets.synthetic.timeline import Timeline
 SEND_HOUR = 9
 ANSWER_DELAY_S = (30 * 60, 10 * HOUR)  # an answer comes 30 min to 10 h after the send
 TREATMENTS = ("coupon", "callback", "loyalty")
-COUPON, CALLBACK, LOYALTY = range(len(TREATMENTS))
 COUPON_EFFECT, LOYALTY_EFFECT, LOYALTY_FULL_DAYS = 0.25, 0.2, 730.0
 CALLBACK_RECOVERY, CALLBACK_PLAIN, PERSUADABLE_SHARE = 0.3, 0.1, 0.5
 MAX_RESPONSE = 0.95

@@ -81,12 +81,13 @@ def treatment_costs(data: UpliftData) -> dict[str, float] | None:
 
 def response_value(frame: pd.DataFrame, margin: float) -> np.ndarray:
     """What one response earns: margin x the customer's average order value (the median of
-    the known ones where a customer has none)."""
-    value = pd.to_numeric(frame.get(VALUE_FEATURE), errors="coerce")
-    if value is None or value.isna().all():
+    the known ones where a customer has none; margin x 1 without any)."""
+    if VALUE_FEATURE not in frame.columns:
         return np.full(len(frame), margin)
+    value = pd.to_numeric(frame[VALUE_FEATURE], errors="coerce")
     known = value[value > 0]
-    return margin * value.where(value > 0, known.median() if len(known) else 1.0).to_numpy(float)
+    fill = known.median() if len(known) else 1.0
+    return margin * value.where(value > 0, fill).to_numpy(float)
 
 
 def fit_treatment_policy(
@@ -151,11 +152,11 @@ def offered_treatments(
         )
 
     every = gains(list(costs))
-    best, best_margin = list(costs), 0.0
+    best, best_lower = list(costs), 0.0  # a single treatment must beat every one clearly
     for name in costs:
         difference, error = ipw_difference(gains([name]), every, late["treatment"])
-        if difference > CLEARLY * error and difference - CLEARLY * error > best_margin:
-            best, best_margin = [name], difference - CLEARLY * error
+        if difference - CLEARLY * error > best_lower:
+            best, best_lower = [name], difference - CLEARLY * error
         log.info(
             "%s alone vs every treatment: %+.4f (se %.4f) per contact", name, difference, error
         )
