@@ -59,7 +59,10 @@ class TreatmentPolicy:
     def choose(self, X: pd.DataFrame, value: ArrayLike) -> pd.DataFrame:
         """The chosen treatment per row among the offered ones (`NO_CONTACT` when none
         pays) and its net value."""
-        net = self.net_values(X, value)
+        return self.choose_from(self.net_values(X, value))
+
+    def choose_from(self, net: pd.DataFrame) -> pd.DataFrame:
+        """`choose` on net values already computed (`net_values`)."""
         return choose_treatments(net[self.offered or self.treatments])
 
 

@@ -230,7 +230,7 @@ def evaluate_treatment_policy(
     held = data.held[data.held["treatment"].isin(policy.treatments)].reset_index(drop=True)
     value = response_value(held, margin)
     net = policy.net_values(held, value)
-    chosen = choose_treatments(net[policy.offered or policy.treatments])
+    chosen = policy.choose_from(net)
     singles = single_treatment_policies(net)
     policies: dict[str, np.ndarray] = {
         MODEL_POLICY: chosen["treatment"].to_numpy(),
