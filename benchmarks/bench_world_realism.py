@@ -24,8 +24,9 @@ import pandas as pd
 
 from crm_ml.datasets.synthetic import generate_world
 from crm_ml.datasets.synthetic.profiles import get_profile
+from crm_ml.features.config import FeatureConfig
 
-CORE_SHARE = 0.2
+CORE_SHARE = FeatureConfig().core_tier_share  # the service tier's own default
 HORIZON = pd.Timedelta(days=90)
 YEAR = pd.Timedelta(days=365)
 
