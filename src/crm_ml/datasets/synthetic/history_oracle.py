@@ -57,11 +57,7 @@ from crm_ml.datasets.synthetic.oracle import (
     oracle_frame,
     read_world_table,
 )
-from crm_ml.datasets.synthetic.population import (
-    NPS_BASE,
-    NPS_BIAS_SD,
-    NPS_DROPOUT_SLOPE,
-)
+from crm_ml.datasets.synthetic.population import NPS_BIAS_SD
 from crm_ml.datasets.synthetic.profiles import IndustryProfile
 from crm_ml.datasets.synthetic.timeline import Timeline, expand_ranges, pack
 
@@ -79,6 +75,8 @@ class Priors:
     mean_dropout: float
     event_rate: float  # the profile's r_e
     event_rate_shape: float  # shape (= rate) of the event multiplier's Gamma prior
+    nps_base: float  # the NPS bias is Normal(base - slope (p - mean p), NPS_BIAS_SD)
+    nps_dropout_slope: float
 
     @classmethod
     def from_profile(
@@ -100,6 +98,8 @@ class Priors:
             event_rate_shape=float(
                 profile.get("event_rate_shape", IndustryProfile.event_rate_shape)
             ),
+            nps_base=float(profile["nps_base"]),
+            nps_dropout_slope=float(profile["nps_dropout_slope"]),
         )
 
 
@@ -177,7 +177,11 @@ def _block(
 
     # dropout: the base p on its grid, weighted by the NPS bias it explains
     p = priors.dropout[None, :]
-    z = history.nps_bias[who][:, None] - NPS_BASE + NPS_DROPOUT_SLOPE * (p - priors.mean_dropout)
+    z = (
+        history.nps_bias[who][:, None]
+        - priors.nps_base
+        + priors.nps_dropout_slope * (p - priors.mean_dropout)
+    )
     log_w = -0.5 * (z / NPS_BIAS_SD) ** 2 + (n - 1)[:, None] * np.log1p(-p)
     keep = (1.0 - p) * np.exp(-history.purchase_log_hazard[last])[:, None]
     drop_a = logsumexp(log_w + np.log(keep), axis=1)

@@ -16,7 +16,7 @@ from crm_ml.datasets.synthetic.profiles import IndustryProfile
 
 NEVER = np.iinfo(np.int64).max // 4  # "no such moment" for int64 second columns
 # NPS bias = base - slope x (p - mean p) + Normal(0, sd): unhappy customers are likelier to leave
-NPS_BASE, NPS_DROPOUT_SLOPE, NPS_BIAS_SD = 8.3, 8.0, 1.0
+NPS_BIAS_SD = 1.0
 # price sensitivity = expit(slope x (log nu - log E nu) + Normal(0, sd)): customers whose orders
 # are small (high Gamma-Gamma rate nu) care most about price, and `avg_order_value` shows it
 PRICE_SENSITIVITY_SLOPE, PRICE_SENSITIVITY_SD = 2.5, 0.7
@@ -166,8 +166,8 @@ def draw_population(
     persuadable = rng.random(n) < profile.persuadable_share
     response_base = np.where(persuadable, rng.beta(profile.response_a, profile.response_b, n), 0.0)
     nps_bias = (
-        NPS_BASE
-        - NPS_DROPOUT_SLOPE * (dropout - profile.mean_dropout)
+        profile.nps_base
+        - profile.nps_dropout_slope * (dropout - profile.mean_dropout)
         + rng.normal(0.0, NPS_BIAS_SD, size=n)
     )
 

@@ -145,6 +145,10 @@ class IndustryProfile:
     hazard_slow_response: float = 0.3  # per SLA breach in the 90 days before a purchase
     slow_response_window_days: int = 90
     survey_after_ticket: float = 0.35
+    # a customer's score bias ~ Normal(nps_base - nps_dropout_slope (p - mean p), 1): the
+    # likelier to leave, the less likely to recommend; service trouble lowers each answer
+    nps_base: float = 8.3
+    nps_dropout_slope: float = 8.0
     relationship_surveys_per_year: float = 0.5
     # campaigns
     campaign_every_days: int = 14
@@ -208,6 +212,27 @@ RETAIL = IndustryProfile(
         CategorySpec("books", 30, 14.0, 0.4, popularity=0.9, repeatable_share=0.0),
         CategorySpec("garden", 20, 22.0, 0.7, popularity=0.5, repeatable_share=0.6),
     ),
+    # Calibrated so the default world reads like a retailer's loyalty base (figures from
+    # benchmarks/bench_world_realism.py, 10k customers): core-tier churn ~16% per 90 days,
+    # one-year repeat rate ~86%, ~7 orders per active customer-year, NPS ~29.
+    # - purchases: lambda ~ Gamma(0.6, rate 27 days), a mean of 8 orders a year, skewed so
+    #   that a fifth of customers buy less than twice a year (CDNOW's music buyers are more
+    #   skewed still, r = 0.24; a grocery-led base less);
+    # - dropout per purchase ~ Beta(0.5, 30), mean 0.016: the CDNOW BG/NBD fit (Fader, Hardie
+    #   & Lee 2005: a 0.79, b 2.43, mean 0.25 per purchase at 2.9 purchases a year) means a
+    #   death rate near 0.7 a year; dropout chances are per purchase, so a base that buys
+    #   eight times a year needs a much smaller chance per purchase for a similar yearly rate;
+    # - about one service contact per customer-year, each failure weighing on the next
+    #   purchase (see `service`);
+    # - nps_base 8.6 puts NPS near 29, inside the 20-45 that retail NPS benchmarks report;
+    #   the slope keeps NPS as telling about the dropout chance (per standard deviation of
+    #   the prior) as it is in the other profiles.
+    purchase_shape=0.6,
+    dropout_a=0.5,
+    dropout_b=30.0,
+    ticket_rate=1 / 333,
+    nps_base=8.6,
+    nps_dropout_slope=40.0,
 )
 
 FINANCE = IndustryProfile(

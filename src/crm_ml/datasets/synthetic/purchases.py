@@ -36,8 +36,8 @@ class Purchases:
     source: np.ndarray  # ORGANIC or CAMPAIGN
     campaign: np.ndarray  # index of the campaign answered, -1 for organic purchases
     dropout_probability: np.ndarray
-    open_complaints: np.ndarray
-    visible_breaches: np.ndarray
+    open_complaints: np.ndarray  # raised since the previous purchase and still open
+    visible_breaches: np.ndarray  # visible since the previous purchase
     dropped_out: np.ndarray  # the dropout decision was taken at this purchase
 
     def __len__(self) -> int:
@@ -70,8 +70,7 @@ def simulate_purchases(
         a[order] for a in (cand_owner, cand_s, source, campaign)
     )
 
-    complaints = service.open_complaints(cand_owner, cand_s)
-    breaches = service.visible_breaches(cand_owner, cand_s)
+    complaints, breaches = service.trouble_before_purchases(cand_owner, cand_s)
     prob = dropout_probability(profile, pop.dropout[cand_owner], complaints, breaches)
     dies = rng.random(len(cand_owner)) < prob
     deaths_so_far = np.cumsum(dies)

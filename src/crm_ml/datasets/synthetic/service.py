@@ -4,7 +4,11 @@ Tickets arrive as a Poisson process while the customer is alive (thinned after t
 dropout decision, see `engagement.fade_after_death`). First-response times are lognormal
 with the median set so that `sla_breach_share` of them miss their kind's target; some
 complaints are never resolved. What a purchase's dropout chance depends on is observable
-at the purchase: complaints still open then, and SLA breaches already visible then.
+at the purchase: the service trouble since the customer's previous purchase (complaints
+raised since then and still open, SLA breaches that became visible since then). Each
+failure weighs on one decision, the next purchase: a customer who buys every week would
+otherwise be asked again and again to leave over one slow reply, and frequent buyers, the
+core of a retailer, would churn at rates no retailer sees.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from crm_ml.contract.tables import TICKET_KINDS
 from crm_ml.datasets.synthetic.clock import DAY, HOUR
 from crm_ml.datasets.synthetic.population import NEVER, Population
 from crm_ml.datasets.synthetic.profiles import IndustryProfile
-from crm_ml.datasets.synthetic.timeline import Timeline, poisson_times
+from crm_ml.datasets.synthetic.timeline import Timeline, pack, poisson_times
 
 COMPLAINT = TICKET_KINDS.index("complaint")
 TICKET_CHANNELS = np.array(["phone", "email", "chat"])
@@ -97,6 +101,12 @@ class ServiceHistory:
     breaches_by_kind: tuple[Timeline, ...]  # opened times of breached tickets, per kind
     targets: np.ndarray
     window_s: int
+    complaint_owner: np.ndarray  # every complaint, in ticket order
+    complaint_opened_s: np.ndarray
+    complaint_resolved_s: np.ndarray  # NEVER if never resolved
+    breach_owner: np.ndarray  # every breached ticket, in ticket order
+    breach_opened_s: np.ndarray
+    breach_visible_s: np.ndarray  # when the missed first-response target passed
 
     @classmethod
     def build(cls, tickets: Tickets, profile: IndustryProfile) -> ServiceHistory:
@@ -116,7 +126,33 @@ class ServiceHistory:
             ),
             targets=sla_seconds(profile),
             window_s=profile.slow_response_window_days * DAY,
+            complaint_owner=tickets.owner[complaint],
+            complaint_opened_s=tickets.opened_s[complaint],
+            complaint_resolved_s=tickets.resolved_s[complaint],
+            breach_owner=tickets.owner[tickets.breached],
+            breach_opened_s=tickets.opened_s[tickets.breached],
+            breach_visible_s=(tickets.opened_s + sla_seconds(profile)[tickets.kind])[
+                tickets.breached
+            ],
         )
+
+    def trouble_before_purchases(
+        self, owner: np.ndarray, at_s: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(complaints, breaches) each purchase's dropout decision weighs, for purchases
+        sorted by owner then time: complaints raised since the previous purchase and still
+        open at this one; breaches that became visible since the previous purchase, of
+        tickets opened in the window before this one."""
+        purchases = Timeline.build(owner, at_s)  # already in this order
+        complaints = np.zeros(len(owner), dtype=np.int64)
+        nxt, ok = _next_purchase(purchases, self.complaint_owner, self.complaint_opened_s)
+        ok[ok] &= self.complaint_resolved_s[ok] >= at_s[nxt[ok]]
+        np.add.at(complaints, nxt[ok], 1)
+        breaches = np.zeros(len(owner), dtype=np.int64)
+        nxt, ok = _next_purchase(purchases, self.breach_owner, self.breach_visible_s)
+        ok[ok] &= at_s[nxt[ok]] - self.breach_opened_s[ok] <= self.window_s
+        np.add.at(breaches, nxt[ok], 1)
+        return complaints, breaches
 
     def open_complaints(self, owner: np.ndarray, at_s: np.ndarray) -> np.ndarray:
         """Complaints opened before `at_s` and not resolved before it."""
@@ -131,6 +167,16 @@ class ServiceHistory:
         for timeline, target in zip(self.breaches_by_kind, self.targets, strict=True):
             total += timeline.count(owner, at_s - window_s, at_s - target, include_start=True)
         return total
+
+
+def _next_purchase(
+    purchases: Timeline, owner: np.ndarray, after_s: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Index of each item's owner's first purchase after `after_s`, and whether there is one."""
+    nxt = np.searchsorted(purchases.keys, pack(owner, after_s), side="right")
+    ok = nxt < len(purchases.keys)
+    ok[ok] &= purchases.owners[nxt[ok]] == owner[ok]
+    return np.minimum(nxt, max(len(purchases.keys) - 1, 0)), ok
 
 
 def open_count(

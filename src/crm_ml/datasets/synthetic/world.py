@@ -40,7 +40,7 @@ DEFAULT_CUTOFF_COUNT = 6
 TRUTH_DIR = "truth"
 # raise whenever the simulation code changes what the same parameters give, so cached
 # worlds of the old code are regenerated (2: three treatments, price sensitivity)
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 
 
 @dataclass(frozen=True)
