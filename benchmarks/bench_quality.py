@@ -243,6 +243,7 @@ def quality_figures(run: DirectRun) -> dict[str, Any]:
         "clv": clv_figures(run.outcomes["clv"]),
         "cdnow": cdnow_figures(run.outcomes["cdnow"]),
         "recommendations": recommendation_figures(run.outcomes["recommendations"]),
+        "segments": {"core_churn_rate": run.outcomes["segments"].core_churn_rate},
         "uplift": uplift_figures(run.outcomes["propensity"]),
         "published": {
             "cdnow_bgnbd": {"parameters": PUBLISHED_BGNBD, "citation": CDNOW_CITATION},

@@ -1,6 +1,6 @@
-"""Benchmark: how believable a synthetic world is, for the profile and candidate priors.
+"""Benchmark: how believable a synthetic world is, for the profiles and candidate priors.
 
-    python benchmarks/bench_world_realism.py --customers 10000
+    python benchmarks/bench_world_realism.py --json realism.json     # the battery
     python benchmarks/bench_world_realism.py --set dropout_a=0.5 --set dropout_b=30
 
 Prints, per world, the figures a retailer would check against their own: core-tier churn
@@ -10,17 +10,23 @@ who buy again within 365 days of their first order), orders per active customer 
 and NPS. Issue 21 asks for core-tier churn between 5% and 25% on the default world.
 
 The figures are read from the export alone (orders, surveys) at the last default cutoff,
-as the pipeline would see them; it is a calibration aid, not part of `make bench` yet.
+as the pipeline would see them. The battery (no `--set`) measures the default retail world
+(20,000 customers, seed 42), two more retail seeds and the other profiles; `--set` compares
+one world of the profile with the same world under candidate priors (the calibration aid).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 import tempfile
 from pathlib import Path
 
 import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness import write_json
 
 from crm_ml.datasets.synthetic import generate_world
 from crm_ml.datasets.synthetic.profiles import get_profile
@@ -28,6 +34,14 @@ from crm_ml.features.config import FeatureConfig
 
 CORE_SHARE = FeatureConfig().core_tier_share  # the service tier's own default
 HORIZON = pd.Timedelta(days=90)
+# (industry, customers, seed); the first is the default world of `make run`
+BATTERY = (
+    ("retail", 20_000, 42),
+    ("retail", 10_000, 7),
+    ("retail", 10_000, 11),
+    ("finance", 10_000, 42),
+    ("b2b", 10_000, 42),
+)
 YEAR = pd.Timedelta(days=365)
 
 
@@ -66,25 +80,42 @@ def parse_overrides(pairs: list[str]) -> dict[str, float]:
     return out
 
 
+def world_figures(industry: str, customers: int, seed: int, **overrides: float) -> dict:
+    """`realism_figures` of a freshly generated world of the profile (with overrides)."""
+    profile = get_profile(industry).with_overrides(**overrides)
+    with tempfile.TemporaryDirectory() as folder:
+        generate_world(Path(folder), customers, industry=profile, seed=seed, show_progress=False)
+        return realism_figures(Path(folder))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--customers", type=int, default=10_000)
-    parser.add_argument("--industry", default="retail")
-    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--customers", type=int, default=10_000, help="with --set")
+    parser.add_argument("--industry", default="retail", help="with --set")
+    parser.add_argument("--seed", type=int, default=7, help="with --set")
     parser.add_argument("--set", action="append", default=[], help="profile field=value")
+    parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
-    candidates = {"profile": {}}
     if args.set:
-        candidates["with --set"] = parse_overrides(args.set)
-    rows = {}
-    for name, overrides in candidates.items():
-        profile = get_profile(args.industry).with_overrides(**overrides)
-        with tempfile.TemporaryDirectory() as folder:
-            generate_world(
-                Path(folder), args.customers, industry=profile, seed=args.seed, show_progress=False
-            )
-            rows[name] = realism_figures(Path(folder))
-    print(pd.DataFrame(rows).round(3).to_string())
+        world = (args.industry, args.customers, args.seed)
+        rows = {
+            "profile": world_figures(*world),
+            "with --set": world_figures(*world, **parse_overrides(args.set)),
+        }
+        print(pd.DataFrame(rows).round(3).to_string())
+        return 0
+    worlds = {}
+    for industry, customers, seed in BATTERY:
+        figures = world_figures(industry, customers, seed)
+        worlds[f"{industry}-{customers}-s{seed}"] = {
+            "industry": industry,
+            "customers": customers,
+            "seed": seed,
+            "default": (industry, customers, seed) == BATTERY[0],
+            **figures,
+        }
+    print(pd.DataFrame(worlds).to_string())
+    write_json(args.json, "world_realism", {"core_share": CORE_SHARE}, worlds=worlds)
     return 0
 
 

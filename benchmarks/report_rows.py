@@ -20,6 +20,7 @@ Results = Mapping[str, Mapping[int, Mapping[str, Any]]]  # benchmark -> size -> 
 SYNTHETIC = "synthetic retail world (configs/retail.yaml)"
 CDNOW = "CDNOW 1/10 sample, weeks 1-39 / 40-78"
 BGNBD_PARAMETERS = ("r", "alpha", "a", "b")
+CORE_CHURN_RANGE = (0.05, 0.25)  # a believable default world (issue 21)
 
 
 def row(
@@ -227,6 +228,20 @@ def quality_rows(quality: Mapping[str, Any], customers: int) -> list[dict[str, A
         )
     )
     rows += _recommendation_rows(q["recommendations"], customers, kw)
+    segments = q.get("segments")  # absent from reports written before it existed
+    if segments and segments.get("core_churn_rate") is not None:
+        rows.append(
+            row(
+                "core-tier churn per 90 days (the KPI scorecard's figure)",
+                SYNTHETIC,
+                customers,
+                "share of the top 20% of spenders without an order in 90 days",
+                segments["core_churn_rate"],
+                higher_is_better=False,
+                target=target("between 5% and 25% (issue 21)", "between", CORE_CHURN_RANGE),
+                **kw,
+            )
+        )
     if q.get("uplift"):
         m = q["uplift"]["metrics"]
         peers = {"random (mean)": m["random_qini"], "random (max)": m["random_qini_max"]}
@@ -433,6 +448,71 @@ def world_rows(data: Mapping[str, Any]) -> list[dict[str, Any]]:
                 headline=False,
             )
         )
+    return rows
+
+
+COLD_START_MODEL = "attributes (category, subcategory, price band)"
+COLD_START_BASELINES = ("category popularity", "days on sale")
+
+
+def cold_start_rows(data: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Per world of bench_cold_start.py: recall@10 on the products launched after the cutoff,
+    the attribute model against the lists without a model (the better one is the ratio's)."""
+    rows = []
+    for w in data["worlds"].values():
+        recall = w["recall@10"]
+        peers = {k: v for k, v in recall.items() if k != COLD_START_MODEL}
+        best = max(COLD_START_BASELINES, key=lambda k: recall[k])
+        rows.append(
+            row(
+                "cold-start products (launched after the cutoff)",
+                f"synthetic retail world, seed {w['seed']}, {w['new_products']} launches "
+                f"in the {data['params']['horizon_days']} days after {w['cutoff']}",
+                w["customers"],
+                f"recall@10 of the attribute model, {w['judged_customers']:,} buyers",
+                recall[COLD_START_MODEL],
+                higher_is_better=True,
+                peers=peers,
+                ratio_peer=best,
+                ratio_of="ours/peer",
+                target=target("above the lists without a model", ">", 1.0, on="ratio"),
+                section="quality",
+                headline=w["default"],
+            )
+        )
+    return rows
+
+
+REALISM_FIGURES = {  # figure -> (metric, target or None)
+    "core_churn_90d": ("core-tier churn per 90 days", CORE_CHURN_RANGE),
+    "repeat_rate_1y": ("one-year repeat rate", None),
+    "orders_per_active_year": ("orders per active customer-year", None),
+    "nps": ("NPS", None),
+}
+
+
+def realism_rows(data: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Per world of bench_world_realism.py: what a retailer would check against their own
+    data; the core-tier churn range is judged on the retail worlds."""
+    rows = []
+    for w in data["worlds"].values():
+        for figure, (metric, bounds) in REALISM_FIGURES.items():
+            judged = bounds is not None and w["industry"] == "retail"
+            rows.append(
+                row(
+                    "believable synthetic world",
+                    f"synthetic {w['industry']} world, seed {w['seed']}",
+                    w["customers"],
+                    metric,
+                    w[figure],
+                    higher_is_better=False,
+                    target=target("between 5% and 25% (issue 21)", "between", bounds)
+                    if judged
+                    else None,
+                    section="quality",
+                    headline=judged and w["default"],
+                )
+            )
     return rows
 
 

@@ -50,9 +50,11 @@ sys.path.insert(0, str(HERE))
 from harness import PROJECT, SCHEMA_VERSION  # noqa: E402
 from render import render_markdown  # noqa: E402
 from report_rows import (  # noqa: E402
+    cold_start_rows,
     contract_rows,
     growth_rows,
     quality_rows,
+    realism_rows,
     replication_rows,
     speed_rows,
     table_rows,
@@ -75,9 +77,18 @@ BENCHMARKS = (
     "recsys_worlds",
     "replications",
     "contracts",
+    "cold_start",
+    "world_realism",
 )
 # run once per profile, whatever its sizes: batteries of data the defaults were not tuned on
-BATTERIES = ("tables", "recsys_worlds", "replications", "contracts")
+BATTERIES = (
+    "tables",
+    "recsys_worlds",
+    "replications",
+    "contracts",
+    "cold_start",
+    "world_realism",
+)
 LIBRARIES = (
     "crm-ml",
     "numpy",
@@ -166,6 +177,8 @@ def commands(
         "tables": ["--only", profile.tables] if profile and profile.tables else [],
         "recsys_worlds": ["--worlds", profile.worlds] if profile and profile.worlds else [],
         "replications": [],
+        "cold_start": [],
+        "world_realism": [],
         "contracts": [
             *(["--worlds", profile.contracts] if profile and profile.contracts else []),
             *(
@@ -265,6 +278,10 @@ def build_rows(results: dict[str, dict[int, dict[str, Any]]]) -> list[dict[str, 
         rows += replication_rows(data)
     for data in results.get("contracts", {}).values():
         rows += contract_rows(data)
+    for data in results.get("cold_start", {}).values():
+        rows += cold_start_rows(data)
+    for data in results.get("world_realism", {}).values():
+        rows += realism_rows(data)
     return rows + speed_rows(results) + growth_rows(results)
 
 

@@ -257,3 +257,51 @@ def test_consent_exclusions_and_signups(world: dict) -> None:
     low = world["truth_category_affinity"].assign(rank=rank)
     exclusions = exclusions.merge(low[["customer_id", "category", "rank"]])
     assert (exclusions["rank"] <= 3).all()
+
+
+def test_each_service_failure_weighs_on_one_purchase_decision(world: dict) -> None:
+    """A complaint counts at the first purchase after it was raised (if still open), a
+    breach at the first purchase after it became visible: never at two purchases."""
+    purchases = world["truth_purchases"]
+    complaints = world["tickets"]
+    complaints = complaints[complaints["kind"] == "complaint"]
+    # no purchase counts more complaints than the customer raised since the previous one
+    purchases = purchases.sort_values(["customer_id", "ts"])
+    previous = (
+        purchases.groupby("customer_id")["ts"].shift().fillna(pd.Timestamp.min.tz_localize("UTC"))
+    )
+    raised = complaints.merge(
+        purchases.assign(prev=previous)[["customer_id", "ts", "prev"]],
+        on="customer_id",
+        suffixes=("_c", ""),
+    )
+    raised = raised[(raised["opened_ts"] >= raised["prev"]) & (raised["opened_ts"] < raised["ts"])]
+    ceiling = raised.groupby(["customer_id", "ts"]).size()
+    counted = purchases.set_index(["customer_id", "ts"])["open_complaints"]
+    assert (counted <= ceiling.reindex(counted.index, fill_value=0)).all()
+    assert counted.sum() > 0
+
+
+def test_products_launch_in_the_second_half_and_sell_only_after(world: dict) -> None:
+    products = world["products"]
+    launch = products.set_index("product_id")["launch_ts"]
+    share = launch.notna().mean()
+    assert _within(share, RETAIL.new_product_share, np.sqrt(share * (1 - share) / len(launch)))
+    middle = (
+        pd.Timestamp(world["manifest"]["history_start"])
+        + (
+            pd.Timestamp(world["manifest"]["as_of"])
+            - pd.Timestamp(world["manifest"]["history_start"])
+        )
+        / 2
+    )
+    assert (launch.dropna() >= middle - DAY).all()
+    orders = world["orders"]
+    sold = orders.join(launch, on="product_id")
+    assert sold["launch_ts"].notna().any()
+    assert not (sold["ts"] < sold["launch_ts"]).any()
+    # every category keeps products on sale from the start
+    assert (
+        products[products["launch_ts"].isna()]["category"].nunique()
+        == products["category"].nunique()
+    )

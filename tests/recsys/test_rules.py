@@ -27,6 +27,7 @@ def context(
     repeatable: tuple[int, ...] = (),
     sensitive: tuple[int, ...] = (),
     cap: int | None = None,
+    launched_later: tuple[int, ...] = (),
 ) -> RuleContext:
     def matrix(pairs, shape):
         rows, cols = zip(*pairs, strict=True) if pairs else ((), ())
@@ -43,6 +44,7 @@ def context(
         is_repeatable=np.isin(np.arange(6), repeatable),
         is_sensitive=np.isin(np.arange(6), sensitive),
         category_cap=cap,
+        on_sale=~np.isin(np.arange(6), launched_later),
     )
 
 
@@ -68,6 +70,12 @@ def test_bought_one_off_product_is_dropped_but_repeatable_may_come_back():
     ctx = context(bought=[(0, 1), (0, 2)], repeatable=(2,))
     assert kept_items(ctx) == {0, 2, 3, 4, 5}
     assert kept_items(ctx, rules=ANALYTICS_RULES) == {0, 2, 3, 4, 5}
+
+
+def test_a_product_not_on_sale_yet_is_never_recommended():
+    ctx = context(launched_later=(3,))
+    assert kept_items(ctx) == {0, 1, 2, 4, 5}
+    assert kept_items(ctx, rules=ANALYTICS_RULES) == {0, 1, 2, 4, 5}
 
 
 def test_excluded_category_never_recommended():

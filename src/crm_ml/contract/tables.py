@@ -93,6 +93,7 @@ TABLES: dict[str, TableSpec] = {
                 "subcategory": Kind.STR,
                 "is_sensitive": Kind.BOOL,
                 "is_repeatable": Kind.BOOL,
+                "launch_ts": Kind.TS,  # when it went on sale; empty: always on sale
             },
             non_negative=("price",),
             required_table=True,

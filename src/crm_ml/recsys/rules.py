@@ -104,6 +104,7 @@ class RuleContext:
     is_sensitive: np.ndarray
     category_cap: int | None = 3
     has_consent_column: bool = True
+    on_sale: np.ndarray | None = None  # per item; None: every product is on sale
 
 
 Rule = Callable[[Candidates, RuleContext], np.ndarray]
@@ -125,6 +126,11 @@ def drop_sensitive_outside_purpose(c: Candidates, ctx: RuleContext) -> np.ndarra
     sensitive = ctx.is_sensitive[c.item]
     own = lookup(ctx.bought_categories, c.user, ctx.category_codes[c.item]) > 0
     return ~sensitive | own
+
+
+def drop_not_on_sale(c: Candidates, ctx: RuleContext) -> np.ndarray:
+    """A product whose `products.launch_ts` lies after the cutoff is not offered yet."""
+    return np.ones(len(c), dtype=bool) if ctx.on_sale is None else ctx.on_sale[c.item]
 
 
 def drop_without_consent(c: Candidates, ctx: RuleContext) -> np.ndarray:
@@ -157,6 +163,7 @@ def cap_per_category(c: Candidates, ctx: RuleContext) -> np.ndarray:
 
 
 ANALYTICS_RULES: tuple[Rule, ...] = (
+    drop_not_on_sale,
     drop_bought_one_off,
     drop_excluded_categories,
     drop_sensitive_outside_purpose,
@@ -253,7 +260,20 @@ def build_rule_context(
         is_sensitive=catalogue.is_sensitive,
         category_cap=_category_cap(category_cap, catalogue),
         has_consent_column=has_consent_column,
+        on_sale=_on_sale(tables, catalogue, data.cutoff),
     )
+
+
+def _on_sale(
+    tables: Mapping[str, pd.DataFrame], catalogue: Catalogue, cutoff: pd.Timestamp
+) -> np.ndarray | None:
+    """Per catalogue item, whether it is on sale at `cutoff` (no launch date: always)."""
+    products = tables.get("products")
+    if products is None or "launch_ts" not in products.columns:
+        return None
+    launch = pd.to_datetime(products["launch_ts"], utc=True)
+    launch.index = products["product_id"].astype(str)
+    return ~(launch.reindex(catalogue.product_ids) >= cutoff).to_numpy(dtype=bool)
 
 
 def _category_cap(category_cap: int | None, catalogue: Catalogue) -> int | None:

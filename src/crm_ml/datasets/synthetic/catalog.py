@@ -4,6 +4,11 @@ Categories and products carry latent factors; customers get factors too (in
 `population.py`). A customer's category affinity is softmax(log popularity + u . v_c), so
 purchases, views and cart adds share a low-rank structure that collaborative filtering
 can recover, and the true affinities are written to truth/ for scoring.
+
+A product's own taste factors are its subcategory's plus a product part, so what a
+products table says about a product (category, subcategory, price) tells who will like
+it before anyone has bought it; a share of the catalogue launches during the history
+(`new_product_share`), the cold start a recommender meets every season.
 """
 
 from __future__ import annotations
@@ -12,9 +17,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from crm_ml.datasets.synthetic.clock import DAY
 from crm_ml.datasets.synthetic.profiles import IndustryProfile
 
 PRODUCT_TASTE_WEIGHT = 0.5  # how much product-level factors move choice within a category
+SUBCATEGORY_TASTE_SD, OWN_TASTE_SD = 0.6, 0.4  # a product's taste: its subcategory's + its own
+SUBCATEGORIES = "abc"
+ALWAYS = -(1 << 40)  # launch second of the products on sale from the start
 
 
 @dataclass(frozen=True)
@@ -33,6 +42,7 @@ class Catalog:
     product_log_popularity: np.ndarray  # (P,) within its category
     product_taste: np.ndarray  # (P, k): product factor minus its category factor
     fallback_product: np.ndarray  # (P,) a repeatable product of the same category
+    product_launch_s: np.ndarray  # (P,) world second it goes on sale (ALWAYS: from the start)
 
     @property
     def n_products(self) -> int:
@@ -48,8 +58,11 @@ class Catalog:
         return onehot
 
 
-def build_catalog(profile: IndustryProfile, rng: np.random.Generator) -> Catalog:
-    """Draw the catalogue of `profile`: prices, repeatability, popularity and factors."""
+def build_catalog(
+    profile: IndustryProfile, rng: np.random.Generator, history_days: int = 0
+) -> Catalog:
+    """Draw the catalogue of `profile`: prices, repeatability, popularity, factors and, for
+    `new_product_share` of the products, a launch in the second half of the history."""
     k = profile.n_factors
     specs = profile.categories
     category_factors = rng.normal(0.0, profile.affinity_scale, size=(len(specs), k))
@@ -57,7 +70,8 @@ def build_catalog(profile: IndustryProfile, rng: np.random.Generator) -> Catalog
     for c, spec in enumerate(specs):
         n = spec.n_products
         cats.append(np.full(n, c))
-        subs.append(np.array([f"{spec.name}/{'abc'[j % 3]}" for j in range(n)]))
+        sub = np.arange(n) % len(SUBCATEGORIES)
+        subs.append(np.array([f"{spec.name}/{SUBCATEGORIES[j]}" for j in sub]))
         price = np.exp(rng.normal(np.log(spec.price_median), spec.price_sigma, size=n))
         prices.append(np.round(np.maximum(price, 0.5), 2))
         rep = rng.random(n) < spec.repeatable_share
@@ -65,7 +79,8 @@ def build_catalog(profile: IndustryProfile, rng: np.random.Generator) -> Catalog
         repeatable.append(rep)
         ranks = rng.permutation(n) + 1
         log_pop.append(-0.8 * np.log(ranks))
-        taste.append(rng.normal(0.0, 0.7, size=(n, k)))
+        sub_taste = rng.normal(0.0, SUBCATEGORY_TASTE_SD, size=(len(SUBCATEGORIES), k))
+        taste.append(sub_taste[sub] + rng.normal(0.0, OWN_TASTE_SD, size=(n, k)))
     product_category = np.concatenate(cats)
     n_products = len(product_category)
     product_ids = np.array([f"P{j + 1:05d}" for j in range(n_products)])
@@ -76,6 +91,12 @@ def build_catalog(profile: IndustryProfile, rng: np.random.Generator) -> Catalog
         members = np.flatnonzero(product_category == c)
         reps = members[product_repeatable[members]]
         fallback[members] = reps[np.argmax(product_log_popularity[reps])]
+    launch = np.full(n_products, ALWAYS, dtype=np.int64)
+    late = (rng.random(n_products) < profile.new_product_share) & (
+        fallback != np.arange(n_products)
+    )
+    start, end = history_days * DAY // 2, history_days * DAY
+    launch[late] = rng.integers(start, max(end, start + 1), size=int(late.sum()))
     return Catalog(
         category_names=tuple(s.name for s in specs),
         category_factors=category_factors,
@@ -91,6 +112,7 @@ def build_catalog(profile: IndustryProfile, rng: np.random.Generator) -> Catalog
         product_log_popularity=product_log_popularity,
         product_taste=np.concatenate(taste),
         fallback_product=fallback,
+        product_launch_s=launch,
     )
 
 

@@ -22,7 +22,12 @@ from crm_ml.datasets.synthetic.campaigns import (
     draw_contacts,
     responded_at,
 )
-from crm_ml.datasets.synthetic.catalog import Catalog, category_probabilities, product_probabilities
+from crm_ml.datasets.synthetic.catalog import (
+    ALWAYS,
+    Catalog,
+    category_probabilities,
+    product_probabilities,
+)
 from crm_ml.datasets.synthetic.clock import DAY
 from crm_ml.datasets.synthetic.contract_oracle import contract_churn_probability, layer_history
 from crm_ml.datasets.synthetic.contracts import (
@@ -134,7 +139,7 @@ def simulate_chunk(ctx: WorldContext, chunk_index: int, first_index: int, n: int
     profile, catalog, end_s = ctx.profile, ctx.catalog, ctx.end_s
     pop = draw_population(profile, rng, first_index, n, ctx.history_days, ctx.end_year)
     affinity = category_probabilities(catalog, pop.factors)
-    sampler = ProductSampler(product_probabilities(catalog, pop.factors))
+    sampler = ProductSampler(product_probabilities(catalog, pop.factors), catalog)
 
     alive_tickets = draw_tickets(profile, pop, rng, end_s)
     alive_service = ServiceHistory.build(alive_tickets, profile)
@@ -321,17 +326,20 @@ def contract_tables(ctx: WorldContext, w: ChunkWorld) -> dict[str, pa.Table]:
 
 
 def products_table(ctx: WorldContext) -> pa.Table:
+    """The catalogue; `launch_ts` (null: on sale from the start) where products launch."""
     catalog = ctx.catalog
-    return pa.table(
-        {
-            "product_id": pa.array(catalog.product_ids),
-            "category": pick(catalog.category_names, catalog.product_category),
-            "subcategory": pa.array(catalog.product_subcategory),
-            "price": pa.array(catalog.product_price),
-            "is_sensitive": pa.array(catalog.category_sensitive[catalog.product_category]),
-            "is_repeatable": pa.array(catalog.product_repeatable),
-        }
-    )
+    columns = {
+        "product_id": pa.array(catalog.product_ids),
+        "category": pick(catalog.category_names, catalog.product_category),
+        "subcategory": pa.array(catalog.product_subcategory),
+        "price": pa.array(catalog.product_price),
+        "is_sensitive": pa.array(catalog.category_sensitive[catalog.product_category]),
+        "is_repeatable": pa.array(catalog.product_repeatable),
+    }
+    launch = catalog.product_launch_s
+    if (launch != ALWAYS).any():
+        columns["launch_ts"] = ctx.timestamps(np.where(launch == ALWAYS, NEVER, launch))
+    return pa.table(columns)
 
 
 def account_ids(w: ChunkWorld) -> pa.Array:

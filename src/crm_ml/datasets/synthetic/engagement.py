@@ -79,7 +79,7 @@ def draw_background(
     owner, ts = owner[keep], ts[keep]
     weights = np.array(profile.event_type_weights) / sum(profile.event_type_weights)
     kind = rng.choice(len(ENGAGEMENT_EVENT_TYPES), size=len(owner), p=weights)
-    product = np.where(WITH_PRODUCT[kind], sampler.sample(owner, rng), -1)
+    product = np.where(WITH_PRODUCT[kind], sampler.sample(owner, ts, rng), -1)
     channel = np.where(
         np.array(ENGAGEMENT_EVENT_TYPES)[kind] == "app_open", 1, rng.integers(0, 2, size=len(owner))
     )

@@ -170,6 +170,7 @@ class IndustryProfile:
     # signups: share already on board in the first month, the rest spread over the history
     initial_base_share: float = 0.3
     n_factors: int = 3
+    new_product_share: float = 0.0  # products launched in the second half of the history
     affinity_scale: float = 1.0
     contracts: ContractSpec | None = None  # the contract layer; none for retail
 
@@ -233,6 +234,7 @@ RETAIL = IndustryProfile(
     ticket_rate=1 / 333,
     nps_base=8.6,
     nps_dropout_slope=40.0,
+    new_product_share=0.25,  # a season's launches: the cold start of the recommender
 )
 
 FINANCE = IndustryProfile(

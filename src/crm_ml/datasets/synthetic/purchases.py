@@ -11,6 +11,7 @@ process because p_k only depends on the past.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -112,30 +113,57 @@ class OrderLines:
 
 
 class ProductSampler:
-    """Draw products from each customer's own product distribution (inverse CDF)."""
+    """Draw products from each customer's own product distribution (inverse CDF), among
+    the products on sale at the time: a draw of a product not launched yet is drawn again
+    (rejection keeps the distribution exactly the customer's, renormalised to what is on
+    sale); after a few rounds the product's category fallback, which is always on sale."""
 
-    def __init__(self, probabilities: np.ndarray) -> None:
+    REDRAWS = 8
+
+    def __init__(self, probabilities: np.ndarray, catalog: Catalog) -> None:
         self.n_products = probabilities.shape[1]
         cumulative = np.cumsum(probabilities, axis=1)
         cumulative /= cumulative[:, -1:]
         cumulative[:, -1] = 1.0
         self._flat = (cumulative + np.arange(len(cumulative))[:, None]).ravel()
         self._probabilities = probabilities
+        self._launch_s = catalog.product_launch_s
+        self._fallback = catalog.fallback_product
 
-    def sample(self, owner: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        u = rng.random(len(owner))
-        idx = np.searchsorted(self._flat, owner + u, side="right")
-        return np.clip(idx - owner * self.n_products, 0, self.n_products - 1)
+    def sample(self, owner: np.ndarray, at_s: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        product = self._draw(owner, rng)
+        return self._on_sale(product, at_s, lambda rows: self._draw(owner[rows], rng))
 
     def sample_in(
-        self, owner: np.ndarray, members: np.ndarray, rng: np.random.Generator
+        self, owner: np.ndarray, members: np.ndarray, at_s: np.ndarray, rng: np.random.Generator
     ) -> np.ndarray:
         """Products restricted to `members` (one category), by the same preferences."""
         weights = self._probabilities[np.ix_(owner, members)]
         cumulative = np.cumsum(weights, axis=1)
         cumulative /= cumulative[:, -1:]
-        pick = (cumulative < rng.random(len(owner))[:, None]).sum(axis=1)
-        return members[np.minimum(pick, len(members) - 1)]
+
+        def draw(rows: np.ndarray) -> np.ndarray:
+            pick = (cumulative[rows] < rng.random(len(rows))[:, None]).sum(axis=1)
+            return members[np.minimum(pick, len(members) - 1)]
+
+        return self._on_sale(draw(np.arange(len(owner))), at_s, draw)
+
+    def _draw(self, owner: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        u = rng.random(len(owner))
+        idx = np.searchsorted(self._flat, owner + u, side="right")
+        return np.clip(idx - owner * self.n_products, 0, self.n_products - 1)
+
+    def _on_sale(
+        self, product: np.ndarray, at_s: np.ndarray, redraw: Callable[[np.ndarray], np.ndarray]
+    ) -> np.ndarray:
+        for _ in range(self.REDRAWS):
+            early = np.flatnonzero(self._launch_s[product] > at_s)
+            if len(early) == 0:
+                return product
+            product[early] = redraw(early)
+        early = self._launch_s[product] > at_s
+        product[early] = self._fallback[product[early]]
+        return product
 
 
 def build_order_lines(
@@ -156,7 +184,8 @@ def build_order_lines(
     line_order = np.repeat(np.arange(n_orders), n_lines)
     is_first_line = group_starts(line_order)
     line_owner = purchases.owner[line_order]
-    product = sampler.sample(line_owner, rng)
+    line_s = purchases.ts_s[line_order]
+    product = sampler.sample(line_owner, line_s, rng)
 
     # campaign answers: the first line comes from the offer category
     campaign_first = is_first_line & (purchases.source[line_order] == CAMPAIGN)
@@ -168,7 +197,7 @@ def build_order_lines(
     for category in np.unique(offer_cat[offer_cat >= 0]):
         rows = np.flatnonzero(offer_cat == category)
         members = np.flatnonzero(catalog.product_category == category)
-        product[rows] = sampler.sample_in(line_owner[rows], members, rng)
+        product[rows] = sampler.sample_in(line_owner[rows], members, line_s[rows], rng)
 
     # loyalty: an organic repeat order often starts with the previous order's first product
     first_product = product[is_first_line]

@@ -108,7 +108,7 @@ def generate_world(
     history_days = (as_of - origin).days
     cutoffs = default_cutoffs(origin, as_of, DEFAULT_HORIZON_DAYS)
     world_rng = np.random.default_rng([seed, 0])
-    catalog = build_catalog(profile, world_rng)
+    catalog = build_catalog(profile, world_rng, history_days)
     ctx = WorldContext(
         profile=profile,
         seed=seed,
