@@ -27,7 +27,14 @@ ROW_KEYS |= {"target", "met", "higher_is_better", "section", "headline"}
 
 def test_every_benchmark_ran_with_finite_positive_timings(smoke_report: dict[str, Any]) -> None:
     results = smoke_report["results"]
-    batteries = {"tables", "recsys_worlds", "replications", "contracts"}
+    batteries = {
+        "tables",
+        "recsys_worlds",
+        "replications",
+        "contracts",
+        "cold_start",
+        "world_realism",
+    }
     assert set(results) == {*MEASURED, "quality", *batteries}
     for bench, (group, names) in MEASURED.items():
         for size, data in results[bench].items():

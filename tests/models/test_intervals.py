@@ -16,12 +16,13 @@ from crm_ml.models.intervals import conformal_correction, interval_coverage
 
 def test_the_correction_is_the_conformal_order_statistic() -> None:
     y = np.arange(1.0, 11.0)
-    # scores y - high = 1..10; ceil(11 * 0.8) = 9th smallest
-    assert conformal_correction(y, np.zeros(10), np.zeros(10), 0.8) == 9.0
+    # scores y - high = 1..10; ceil(11 * 0.8) = 9th smallest; the lower end stays
+    assert conformal_correction(y, np.zeros(10), np.zeros(10), 0.8) == (9.0, 0.0)
     # the one row below its lower end can never be held: it scores infinity
-    assert conformal_correction(y, np.full(10, 2.0), np.zeros(10), 0.8) == 10.0
-    with pytest.raises(ValueError, match="cannot be calibrated: 5 of 10"):
-        conformal_correction(y, np.full(10, 6.0), np.zeros(10), 0.8)
+    assert conformal_correction(y, np.full(10, 2.0), np.zeros(10), 0.8) == (10.0, 0.0)
+    # a lower end above half the rows moves down until ceil(11 * 0.9) = 10 rows reach it
+    correction, shift = conformal_correction(y, np.full(10, 6.0), np.zeros(10), 0.8)
+    assert shift == 5.0 and correction == 9.0
     with pytest.raises(ValueError, match="needs calibration rows"):
         conformal_correction(np.array([]), np.array([]), np.array([]), 0.8)
 
@@ -35,7 +36,8 @@ def test_the_correction_brings_a_band_that_is_too_narrow_to_its_coverage() -> No
         # the true 10% quantile, but the median where the 90% quantile belongs
         return y, np.exp(mu + norm.ppf(0.1) * sigma), np.exp(mu)
 
-    correction = conformal_correction(*draw(3000), coverage=0.8)
+    correction, shift = conformal_correction(*draw(3000), coverage=0.8)
+    assert shift == 0.0
     y, low, high = draw(30000)
     naive = pd.DataFrame({"low": low, "high": high})
     assert interval_coverage(y, naive) == pytest.approx(0.4, abs=0.02)

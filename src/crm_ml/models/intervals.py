@@ -15,8 +15,9 @@ two-part statement "62% chance of no purchase; if they buy, 80% chance of betwee
   the customers who spent, with the upper end moved by a split-conformal correction on the
   calibration rows who spent (after Romano, Patterson & Candès 2019, "Conformalized
   Quantile Regression"), so that the interval holds the asked-for share of spenders
-  whatever the boosters got wrong. Only the upper end moves: the lower quantile of spend
-  is small and the upper tail is where boosters err.
+  whatever the boosters got wrong. Only the upper end moves (the lower quantile of spend
+  is small and the upper tail is where boosters err), unless the lower end is so high that
+  too few spenders reach it: it then moves down to hold the share its quantile promises.
 
 Why not a bootstrap of the spend model, or the BG/NBD posterior: a bootstrap gives the
 uncertainty of the *mean* forecast, far narrower than the spread of what one customer
@@ -57,6 +58,9 @@ class SpendInterval:
     correction : float
         Added to the upper booster's prediction (negative when its band was too wide on the
         calibration spenders).
+    lower_shift : float
+        Taken from the lower booster's prediction; 0 unless it held too few calibration
+        spenders (`conformal_correction`).
     coverage : float
         The share of spenders the interval is meant to hold (0.8 by default).
     """
@@ -67,10 +71,11 @@ class SpendInterval:
     upper: lgb.Booster
     correction: float
     coverage: float
+    lower_shift: float = 0.0
 
     def predict(self, matrix: np.ndarray) -> pd.DataFrame:
         """``p_spend``, ``low`` and ``high`` (the amount if they spend) per row of `matrix`."""
-        low = self.lower.predict(matrix)
+        low = self.lower.predict(matrix) - self.lower_shift
         high = np.maximum(self.upper.predict(matrix) + self.correction, low)
         p_spend = self.calibrator.transform(self.spends.predict(matrix, raw_score=True))
         return pd.DataFrame({"p_spend": p_spend, "low": low, "high": high})
@@ -98,31 +103,33 @@ def interval_metrics(y: np.ndarray, predicted: pd.DataFrame) -> dict[str, float]
 
 def conformal_correction(
     y: np.ndarray, low: np.ndarray, high: np.ndarray, coverage: float
-) -> float:
-    """The smallest c for which ``[low, high + c]`` holds ceil((n + 1) coverage) of the n
-    calibration rows: the split-conformal quantile of the score ``y - high`` (infinite below
-    `low`).
+) -> tuple[float, float]:
+    """(c, d): with the interval ``[low - d, high + c]``, ceil((n + 1) coverage) of the n
+    calibration rows are held. c is the split-conformal quantile of the score ``y - high``
+    (infinite below the lower end).
 
-    With calibration rows exchangeable with the new ones, ``[low, high + c]`` holds a new row
-    with probability at least `coverage` (and, without ties, below coverage + 1 / (n + 1)).
+    d is 0 unless the lower end is too high to leave that many rows above it (a lower
+    booster fitted on few or unlike spenders, as in a small export): it then moves down
+    until it holds ceil((n + 1) (1 + coverage) / 2) rows, the share its quantile promises.
+
+    With calibration rows exchangeable with the new ones, the interval holds a new row with
+    probability at least `coverage` (and, without ties, below coverage + 1 / (n + 1)).
 
     Raises
     ------
     ValueError
-        When there are no calibration rows, or too few of them reach `low` to hold
-        `coverage` (the lower booster is far too high).
+        When there are no calibration rows.
     """
     n = len(y)
     if n == 0:
         raise ValueError("the conformal correction needs calibration rows; got none")
-    scores = np.sort(np.where(y >= low, y - high, np.inf))
-    k = int(np.ceil((n + 1) * coverage))
-    if k > n or not np.isfinite(scores[k - 1]):
-        raise ValueError(
-            f"a {coverage:.0%} interval cannot be calibrated: {int(np.sum(y >= low))} of {n} "
-            "calibration rows reach the lower quantile"
-        )
-    return float(scores[k - 1])
+    k = min(int(np.ceil((n + 1) * coverage)), n)
+    shift = 0.0
+    if int(np.sum(y >= low)) < k:
+        held = min(int(np.ceil((n + 1) * (1 + coverage) / 2)), n)
+        shift = float(np.sort(low - y)[held - 1])
+    scores = np.sort(np.where(y >= low - shift, y - high, np.inf))
+    return float(scores[k - 1]), shift
 
 
 def fit_spend_interval(
@@ -205,7 +212,7 @@ def fit_spend_interval(
         spends.predict(calibration, raw_score=True), spent[rows.calibration]
     )
     among = rows.calibration & spent
-    correction = conformal_correction(
+    correction, lower_shift = conformal_correction(
         y[among], lower.predict(matrix[among]), upper.predict(matrix[among]), coverage
     )
-    return SpendInterval(spends, calibrator, lower, upper, correction, coverage)
+    return SpendInterval(spends, calibrator, lower, upper, correction, coverage, lower_shift)
